@@ -1,0 +1,41 @@
+#pragma once
+// The CLI is one CLI11 app; each command group lives in its own file and registers itself here.
+// Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "lunadb/config.hpp"
+
+namespace lunadb::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Shared by all commands. Settings are loaded lazily (after parsing), so `--help` works even
+// with a broken .env.
+struct Context {
+  std::map<std::string, std::string> overrides;  // from --set KEY=VALUE / tests
+  const Settings& settings();                      // loads on first use; throws Error(config)
+
+ private:
+  std::optional<Settings> settings_;
+};
+
+// Each register_* adds subcommands to `app`; their callbacks run inside main's error handling,
+// which maps lunadb::Error kinds to exit codes and prints "lunadb: <message>" to stderr.
+// A callback signals its exit code by throwing cli::Exit or returning normally (0).
+struct Exit {
+  int code;
+};
+
+void register_config_commands(CLI::App& app, Context& context);    // config, status
+void register_migrate_commands(CLI::App& app, Context& context);   // upgrade, downgrade, current, history, heads, stamp, revision, check
+void register_db_commands(CLI::App& app, Context& context);        // ping
+void register_vector_commands(CLI::App& app, Context& context);    // vectors ...
+void register_bench_commands(CLI::App& app, Context& context);     // bench writes|pool|vectors
+
+}  // namespace lunadb::cli

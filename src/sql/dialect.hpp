@@ -1,0 +1,88 @@
+#pragma once
+// A Dialect renders SQL for one backend: types, quoting, literals, DDL, upserts, paging,
+// introspection and the migration lock. The base class renders standard SQL; each backend
+// overrides what differs. Statements are returned without a trailing ';'.
+//
+// Thread-safety: dialects are stateless singletons; every method is const and thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lunadb/config.hpp"
+#include "schema/model.hpp"
+#include "sql/value.hpp"
+
+namespace lunadb::sql {
+
+class Connection;
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+  virtual Backend backend() const = 0;
+  virtual std::string quote(std::string_view identifier) const;  // "name" by default
+  virtual std::string column_type(const schema::ColumnType& type) const = 0;
+  // A value as an SQL literal, for offline (--sql) scripts and defaults.
+  virtual std::string literal(const Value& value) const;
+  virtual std::string default_literal(const schema::DefaultValue& value) const;
+  // Does a failed transaction undo DDL? (PostgreSQL, SQL Server, SQLite: yes; MySQL: no.)
+  virtual bool transactional_ddl() const { return true; }
+  // Written between statements in offline scripts: ";" or ";\nGO" for SQL Server.
+  virtual std::string statement_terminator() const { return ";"; }
+
+  // ---- DDL ----
+  // CREATE TABLE with its constraints, followed by CREATE INDEX statements.
+  virtual std::vector<std::string> create_table(const schema::Table& table) const;
+  virtual std::vector<std::string> drop_table(const schema::Table& table) const;
+  virtual std::vector<std::string> create_index(const schema::Table& table, const schema::Index& index) const;
+  virtual std::vector<std::string> drop_index(const schema::Table& table, const schema::Index& index) const;
+  virtual std::vector<std::string> add_column(const schema::Table& table, const schema::Column& column) const;
+  virtual std::vector<std::string> drop_column(const schema::Table& table, const schema::Column& column) const;
+  // Changes a table from `before` to `after` where plain ALTER cannot (type, nullability,
+  // default, constraints). SQLite rebuilds the table (create, copy, drop, rename); servers ALTER.
+  // The caller runs the statements inside the revision's transaction.
+  virtual std::vector<std::string> alter_table(const schema::Table& before, const schema::Table& after) const = 0;
+  // Statements to run before/after a rebuild (SQLite: PRAGMA foreign_keys OFF / ON, which must
+  // run outside the transaction, and PRAGMA foreign_key_check inside it).
+  virtual std::vector<std::string> before_migration() const { return {}; }
+  virtual std::vector<std::string> after_migration() const { return {}; }
+
+  // ---- DML ----
+  // INSERT INTO t (cols) VALUES (?, ...) plus whatever returns the generated id as a one-row,
+  // one-column result (RETURNING / OUTPUT INSERTED) when `returning_id`; SQLite/MySQL may return
+  // "" from insert_id_suffix and use Connection::last_insert_id().
+  virtual std::string insert(std::string_view table, const std::vector<std::string>& columns,
+                             bool returning_id) const;
+  // Multi-row INSERT with `rows` groups of placeholders.
+  virtual std::string insert_many(std::string_view table, const std::vector<std::string>& columns,
+                                  std::size_t rows) const;
+  // INSERT ... that updates `update_columns` when a row with the same `conflict_columns` exists.
+  virtual std::string upsert(std::string_view table, const std::vector<std::string>& columns,
+                             const std::vector<std::string>& conflict_columns,
+                             const std::vector<std::string>& update_columns) const = 0;
+  // Appends paging to a SELECT that has an ORDER BY: " LIMIT ? OFFSET ?" style, with the values
+  // inlined as integers.
+  virtual std::string paginate(std::string_view select_with_order_by, std::optional<std::int64_t> limit,
+                               std::int64_t offset) const;
+  // True when the INSERT rendered with returning_id produces a result row holding the new id.
+  virtual bool insert_returns_row() const { return false; }
+
+  // ---- introspection and migration support ----
+  // Reads the live tables (all user tables, lunadb's own bookkeeping tables excluded) into the
+  // model, names included, so autogenerate can compare.
+  virtual schema::Schema introspect(Connection& connection) const = 0;
+  virtual bool table_exists(Connection& connection, std::string_view table) const = 0;
+  // A lock that serialises migration runs across processes (SQLite: BEGIN IMMEDIATE is used
+  // instead and these are no-ops; PostgreSQL: pg_advisory_lock; MySQL: GET_LOCK; SQL Server:
+  // sp_getapplock). Throws Error(busy) after `timeout_s`.
+  virtual void acquire_migration_lock(Connection& connection, double timeout_s) const;
+  virtual void release_migration_lock(Connection& connection) const noexcept;
+};
+
+// The dialect singleton for a backend.
+const Dialect& dialect_for(Backend backend);
+
+}  // namespace lunadb::sql
