@@ -28,6 +28,9 @@ class Dialect {
   // A value as an SQL literal, for offline (--sql) scripts and defaults.
   virtual std::string literal(const Value& value) const;
   virtual std::string default_literal(const schema::DefaultValue& value) const;
+  // One column inside CREATE TABLE / ADD COLUMN: quoted name, type, NOT NULL, DEFAULT. (Added by
+  // the sqlite engineer so a backend can change one column's rendering without redoing create_table.)
+  virtual std::string column_definition(const schema::Table& table, const schema::Column& column) const;
   // Does a failed transaction undo DDL? (PostgreSQL, SQL Server, SQLite: yes; MySQL: no.)
   virtual bool transactional_ddl() const { return true; }
   // Written between statements in offline scripts: ";" or ";\nGO" for SQL Server.
@@ -49,6 +52,12 @@ class Dialect {
   // run outside the transaction, and PRAGMA foreign_key_check inside it).
   virtual std::vector<std::string> before_migration() const { return {}; }
   virtual std::vector<std::string> after_migration() const { return {}; }
+  // Runs inside the revision's transaction, after its statements and before COMMIT: throws
+  // Error(constraint) listing the rows that violate a foreign key (SQLite: PRAGMA
+  // foreign_key_check, needed because the rebuild ran with foreign keys off). Servers: no-op.
+  // Order for the caller: before_migration() -> BEGIN -> statements -> check_foreign_keys() ->
+  // COMMIT (or ROLLBACK) -> after_migration() (also after a failure).
+  virtual void check_foreign_keys(Connection& connection) const;
 
   // ---- DML ----
   // INSERT INTO t (cols) VALUES (?, ...) plus whatever returns the generated id as a one-row,

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, starts the database servers, builds, runs every
+# test on SQLite, PostgreSQL, MariaDB and through pgbouncer, checks the migrations against the
+# schema model, then runs everything again under ASan+UBSan and the concurrency tests under TSan.
+#   scripts/test.sh           everything (what CI runs)
+#   scripts/test.sh --quick   skip the sanitizer builds
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+jobs="$(nproc)"
+
+scripts/install-deps.sh --servers
+scripts/start-services.sh
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+step "lunadb check (schema model vs. migrations head)"
+build/lunadb check
+
+if [[ $quick -eq 0 ]]; then
+  step "build (ASan + UBSan)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUNADB_SANITIZE=address,undefined >/dev/null
+  cmake --build build-asan -j"$jobs"
+  step "tests under ASan + UBSan"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest -L all --output-on-failure)
+
+  step "build (TSan)"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUNADB_SANITIZE=thread >/dev/null
+  cmake --build build-tsan -j"$jobs"
+  step "concurrency tests under TSan"
+  (cd build-tsan && TSAN_OPTIONS="suppressions=$root/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+     ctest -L concurrency --output-on-failure)
+fi
+
+step "tests"
+(cd build && ctest -L all --output-on-failure)

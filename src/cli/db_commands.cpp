@@ -1,0 +1,8 @@
+// Placeholder: replaced by the component that owns these commands.
+#include "cli/commands.hpp"
+
+namespace lunadb::cli {
+
+void register_db_commands(CLI::App& app, Context&) { (void)app; }
+
+}  // namespace lunadb::cli
