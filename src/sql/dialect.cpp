@@ -6,6 +6,9 @@
 
 #include "lunadb/error.hpp"
 #include "sql/sqlite_dialect.hpp"
+#include "sql/postgres_dialect.hpp"
+#include "sql/mysql_dialect.hpp"
+#include "sql/mssql_dialect.hpp"
 
 namespace lunadb::sql {
 
@@ -200,9 +203,9 @@ void Dialect::release_migration_lock(Connection&) const noexcept {}
 const Dialect& dialect_for(Backend backend) {
   switch (backend) {
     case Backend::sqlite: return sqlite_dialect();
-    case Backend::postgresql:
-    case Backend::mysql:
-    case Backend::mssql: break;
+    case Backend::postgresql: return postgres_dialect();
+    case Backend::mysql: return mysql_dialect();
+    case Backend::mssql: return mssql_dialect();
   }
   throw Error(ErrorKind::unsupported, std::string("no SQL dialect available yet for backend ") + to_string(backend));
 }

@@ -91,6 +91,11 @@ class Dialect {
   virtual void release_migration_lock(Connection& connection) const noexcept;
 };
 
+// A finite double as the shortest SQL literal that reads back exactly, always with a '.' or an
+// exponent ("1.0", "0.7", "1e+300"). Throws Error(invalid_argument) for NaN and infinities.
+// (Added by the sqlite engineer; dialects share it.)
+std::string format_double_literal(double value);
+
 // The dialect singleton for a backend.
 const Dialect& dialect_for(Backend backend);
 

@@ -53,6 +53,22 @@ class Statement {
   std::optional<std::string> get_optional_text(int c) const { return is_null(c) ? std::nullopt : std::optional(get_text(c)); }
   std::optional<Timestamp> get_optional_timestamp(int c) const { return is_null(c) ? std::nullopt : std::optional(get_timestamp(c)); }
   std::optional<bool> get_optional_bool(int c) const { return is_null(c) ? std::nullopt : std::optional(get_bool(c)); }
+
+  // Runs a statement without a result set once per row of `rows` (row i binds parameters 1..n)
+  // and returns the total affected rows. A backend with parameter arrays (ODBC
+  // SQL_ATTR_PARAMSET_SIZE) sends all rows in one round trip; this default runs them one by one.
+  // Run it inside a transaction: on an error, rows before the failing one may have been applied.
+  // (Added by the odbc engineer.)
+  virtual std::int64_t execute_batch(std::span<const std::vector<Value>> rows) {
+    std::int64_t affected = 0;
+    for (const auto& row : rows) {
+      reset();
+      bind_all(row);
+      affected += execute();
+    }
+    reset();
+    return affected;
+  }
 };
 
 enum class TransactionMode {

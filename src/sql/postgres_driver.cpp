@@ -1,12 +1,505 @@
-// Placeholder until the postgres driver lands: the URL parses, the backend is not built yet.
+// PostgreSQL through libpq.
+//
+// Every statement runs as one PQexecParams call (Parse/Bind/Execute/Sync of the *unnamed*
+// statement in a single round trip), so nothing prepared outlives the call. That is what makes
+// pgbouncer in transaction mode (the Supabase pooler, port 6543) work: there, two round trips may
+// land on different server sessions, and named statements belong to a session.
+//
+// Parameters: strings go as text of type "unknown" so the server can coerce them to jsonb,
+// varchar, timestamptz...; numbers, booleans, bytea and timestamps go in binary with their type.
+// Results are requested in binary and decoded by column type.
+#include <libpq-fe.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "lunadb/error.hpp"
 #include "sql/backends.hpp"
+#include "sql/dialect.hpp"
+#include "sql/postgres_sql.hpp"
 
 namespace lunadb::sql {
 
-std::unique_ptr<Connection> open_postgres_connection(const DbUrl& url, const ConnectOptions&) {
-  throw Error(ErrorKind::unsupported, std::string("backend not available yet: ") + to_string(url.backend) +
-                                          " (DB_URL " + url.redacted() + ")");
+namespace {
+
+// Type OIDs from pg_type.h (stable across server versions).
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8Oid = 20, kInt2Oid = 21,
+              kInt4Oid = 23, kTextOid = 25, kOidOid = 26, kJsonOid = 114, kFloat4Oid = 700, kFloat8Oid = 701,
+              kUnknownOid = 705, kBpcharOid = 1042, kVarcharOid = 1043, kDateOid = 1082, kTimestampOid = 1114,
+              kTimestamptzOid = 1184, kNumericOid = 1700, kUuidOid = 2950, kJsonbOid = 3802;
+
+// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 UTC).
+constexpr std::int64_t kPgEpochOffsetUs = 946684800LL * 1000000LL;
+
+std::uint64_t read_be(const char* data, int bytes) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+void append_be(std::string& out, std::uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
+std::string trim_message(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+DatabaseError make_error(ErrorKind kind, const std::string& message, const std::string& code, bool usable,
+                         bool retryable) {
+  return DatabaseError(kind, message, DatabaseError::Details{"postgresql", code, usable, retryable});
+}
+
+struct Classification {
+  ErrorKind kind;
+  bool connection_lost;
+  bool retryable;
+};
+
+Classification classify(const std::string& sqlstate) {
+  const std::string klass = sqlstate.substr(0, 2);
+  if (klass == "23") return {ErrorKind::constraint, false, false};
+  if (sqlstate == "40001" || sqlstate == "40P01") return {ErrorKind::busy, false, true};
+  if (sqlstate == "55P03") return {ErrorKind::busy, false, true};  // lock_not_available (NOWAIT / lock_timeout)
+  if (klass == "08" || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return {ErrorKind::connection, true, true};
+  }
+  if (sqlstate == "53300") return {ErrorKind::connection, true, true};  // too_many_connections
+  if (klass == "22") return {ErrorKind::invalid_argument, false, false};
+  if (klass == "42" || klass == "0A" || klass == "25") return {ErrorKind::usage, false, false};
+  if (sqlstate == "57014") return {ErrorKind::busy, false, false};  // statement/lock timeout cancel
+  return {ErrorKind::internal, false, false};
+}
+
+class PgConnection;
+
+class PgStatement final : public Statement {
+ public:
+  PgStatement(PgConnection& connection, std::string_view sql);
+  ~PgStatement() override { clear(); }
+
+  void bind(int index, const Value& value) override;
+  bool step() override;
+  std::int64_t execute() override;
+  void reset() override { clear(); }
+
+  int column_count() const override { return result_ ? PQnfields(result_) : 0; }
+  std::string column_name(int column) const override {
+    check_column(column);
+    return PQfname(result_, column);
+  }
+  bool is_null(int column) const override {
+    check_row(column);
+    return PQgetisnull(result_, row_, column) != 0;
+  }
+  std::int64_t get_int64(int column) const override;
+  double get_double(int column) const override;
+  std::string get_text(int column) const override;
+  Blob get_blob(int column) const override;
+  Timestamp get_timestamp(int column) const override;
+
+ private:
+  struct Parameter {
+    Oid type = 0;
+    int format = 0;  // 0 text, 1 binary
+    bool null = true;
+    std::string bytes;
+  };
+
+  void run();
+  void clear() {
+    if (result_) PQclear(result_);
+    result_ = nullptr;
+    row_ = -1;
+    executed_ = false;
+  }
+  void check_column(int column) const {
+    if (!result_ || column < 0 || column >= PQnfields(result_)) {
+      throw Error(ErrorKind::usage, "column index " + std::to_string(column) + " is out of range");
+    }
+  }
+  void check_row(int column) const {
+    check_column(column);
+    if (row_ < 0 || row_ >= PQntuples(result_)) throw Error(ErrorKind::usage, "no current row: call step() first");
+  }
+  std::string_view raw(int column) const {
+    check_row(column);
+    if (PQgetisnull(result_, row_, column)) {
+      throw Error(ErrorKind::usage, "column " + std::string(PQfname(result_, column)) + " is NULL");
+    }
+    return {PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column))};
+  }
+
+  PgConnection& connection_;
+  std::string sql_;
+  std::vector<Parameter> parameters_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+  bool executed_ = false;
+};
+
+class PgConnection final : public Connection {
+ public:
+  PgConnection(PGconn* conn, std::string where) : conn_(conn), where_(std::move(where)) {}
+  ~PgConnection() override { PQfinish(conn_); }
+
+  Backend backend() const override { return Backend::postgresql; }
+  const Dialect& dialect() const override { return dialect_for(Backend::postgresql); }
+  std::unique_ptr<Statement> prepare(std::string_view sql) override {
+    check_usable();
+    return std::make_unique<PgStatement>(*this, sql);
+  }
+  std::int64_t execute(std::string_view sql) override {
+    check_usable();
+    PGresult* result = PQexec(conn_, std::string(sql).c_str());
+    std::int64_t affected = 0;
+    check_result(result, sql);
+    const char* tuples = PQcmdTuples(result);
+    if (tuples && *tuples) affected = std::stoll(tuples);
+    PQclear(result);
+    return affected;
+  }
+  void begin(TransactionMode) override {
+    if (in_transaction()) throw Error(ErrorKind::usage, "begin(): a transaction is already active on this connection");
+    execute("BEGIN");
+  }
+  void commit() override {
+    check_usable();
+    PGresult* result = PQexec(conn_, "COMMIT");
+    check_result(result, "COMMIT");
+    // COMMIT of a transaction in which a statement failed succeeds with the tag ROLLBACK.
+    const bool rolled_back = std::strcmp(PQcmdStatus(result), "ROLLBACK") == 0;
+    PQclear(result);
+    if (rolled_back) {
+      throw make_error(ErrorKind::usage,
+                       "PostgreSQL rolled back the transaction at COMMIT because an earlier statement in it failed",
+                       "25P02", true, false);
+    }
+  }
+  void rollback() override {
+    if (!usable_ || PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
+    PGresult* result = PQexec(conn_, "ROLLBACK");
+    const bool ok = result && PQresultStatus(result) == PGRES_COMMAND_OK;
+    PQclear(result);
+    if (!ok) mark_if_lost();
+  }
+  bool in_transaction() const override {
+    const auto status = PQtransactionStatus(conn_);
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+  }
+  std::int64_t last_insert_id() override {
+    throw Error(ErrorKind::unsupported,
+                "PostgreSQL has no last_insert_id(): use the dialect's INSERT ... RETURNING form");
+  }
+  bool ping() noexcept override {
+    if (!usable_) return false;
+    PGresult* result = PQexec(conn_, "");
+    const bool ok = result && PQresultStatus(result) == PGRES_EMPTY_QUERY;
+    PQclear(result);
+    if (!ok || PQstatus(conn_) != CONNECTION_OK) {
+      usable_ = false;
+      return false;
+    }
+    return true;
+  }
+  bool usable() const noexcept override { return usable_; }
+  std::string server_version() override {
+    const char* version = PQparameterStatus(conn_, "server_version");
+    return version ? version : std::to_string(PQserverVersion(conn_));
+  }
+
+  PGconn* raw() { return conn_; }
+
+  void check_usable() const {
+    if (!usable_) {
+      throw make_error(ErrorKind::connection,
+                       "PostgreSQL connection to " + where_ + " was lost earlier and cannot be used again", "08003",
+                       false, true);
+    }
+  }
+
+  void mark_if_lost() {
+    if (PQstatus(conn_) != CONNECTION_OK) usable_ = false;
+  }
+
+  // Throws for a failed result (and frees it); keeps a successful one.
+  void check_result(PGresult* result, std::string_view sql) {
+    const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return;
+    std::string sqlstate;
+    std::string message;
+    if (result) {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      if (state) sqlstate = state;
+      const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+      const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+      message = primary ? primary : trim_message(PQresultErrorMessage(result));
+      if (detail) message += std::string(" (") + detail + ")";
+      PQclear(result);
+    }
+    if (message.empty()) message = trim_message(PQerrorMessage(conn_));
+    mark_if_lost();
+    Classification c = sqlstate.empty() ? Classification{ErrorKind::connection, true, true} : classify(sqlstate);
+    if (!usable_) c = {ErrorKind::connection, true, true};
+    if (c.connection_lost) usable_ = false;
+    if (sqlstate.empty()) sqlstate = usable_ ? "XX000" : "08006";
+    std::string text = "PostgreSQL error " + sqlstate + ": " + message;
+    if (c.connection_lost) text += " (connection to " + where_ + " lost; the transaction may be retried)";
+    (void)sql;
+    throw make_error(c.kind, text, sqlstate, usable_, c.retryable);
+  }
+
+ private:
+  PGconn* conn_;
+  std::string where_;
+  bool usable_ = true;
+};
+
+PgStatement::PgStatement(PgConnection& connection, std::string_view sql) : connection_(connection) {
+  auto rewritten = postgres::rewrite_placeholders(sql);
+  sql_ = std::move(rewritten.text);
+  parameters_.resize(static_cast<std::size_t>(rewritten.parameter_count));
+}
+
+void PgStatement::bind(int index, const Value& value) {
+  if (index < 1 || index > static_cast<int>(parameters_.size())) {
+    throw Error(ErrorKind::usage, "parameter index " + std::to_string(index) + " is out of range: the statement has " +
+                                      std::to_string(parameters_.size()) + " parameters");
+  }
+  Parameter& p = parameters_[static_cast<std::size_t>(index - 1)];
+  p = Parameter{};
+  struct Encode {
+    Parameter& p;
+    void operator()(std::monostate) const { p.null = true; }
+    void operator()(bool b) const {
+      p = {kBoolOid, 1, false, std::string(1, b ? '\1' : '\0')};
+    }
+    void operator()(std::int64_t i) const {
+      p = {kInt8Oid, 1, false, {}};
+      append_be(p.bytes, static_cast<std::uint64_t>(i), 8);
+    }
+    void operator()(double d) const {
+      p = {kFloat8Oid, 1, false, {}};
+      append_be(p.bytes, std::bit_cast<std::uint64_t>(d), 8);
+    }
+    void operator()(const std::string& s) const { p = {0, 0, false, s}; }
+    void operator()(const Blob& b) const {
+      p = {kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())};
+    }
+    void operator()(Timestamp ts) const {
+      p = {kTimestamptzOid, 1, false, {}};
+      append_be(p.bytes, static_cast<std::uint64_t>(ts.time_since_epoch().count() - kPgEpochOffsetUs), 8);
+    }
+  };
+  std::visit(Encode{p}, value);
+  if (executed_) clear();
+}
+
+void PgStatement::run() {
+  connection_.check_usable();
+  clear();
+  const int n = static_cast<int>(parameters_.size());
+  std::vector<Oid> types(parameters_.size());
+  std::vector<const char*> values(parameters_.size());
+  std::vector<int> lengths(parameters_.size());
+  std::vector<int> formats(parameters_.size());
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const Parameter& p = parameters_[i];
+    types[i] = p.type;
+    values[i] = p.null ? nullptr : p.bytes.data();
+    lengths[i] = static_cast<int>(p.bytes.size());
+    formats[i] = p.format;
+  }
+  PGresult* result = PQexecParams(connection_.raw(), sql_.c_str(), n, types.data(), values.data(), lengths.data(),
+                                  formats.data(), 1);
+  connection_.check_result(result, sql_);
+  result_ = result;
+  executed_ = true;
+  row_ = -1;
+}
+
+bool PgStatement::step() {
+  if (!executed_) run();
+  if (!result_) return false;
+  const int rows = PQntuples(result_);
+  if (row_ < rows) ++row_;
+  return row_ < rows;
+}
+
+std::int64_t PgStatement::execute() {
+  if (!executed_) run();
+  const char* tuples = result_ ? PQcmdTuples(result_) : nullptr;
+  const std::int64_t affected = tuples && *tuples ? std::stoll(tuples) : 0;
+  if (result_) row_ = PQntuples(result_);
+  return affected;
+}
+
+std::int64_t PgStatement::get_int64(int column) const {
+  const auto data = raw(column);
+  switch (PQftype(result_, column)) {
+    case kBoolOid: return data[0] != 0;
+    case kInt2Oid: return static_cast<std::int16_t>(read_be(data.data(), 2));
+    case kInt4Oid: return static_cast<std::int32_t>(read_be(data.data(), 4));
+    case kOidOid: return static_cast<std::uint32_t>(read_be(data.data(), 4));
+    case kInt8Oid: return static_cast<std::int64_t>(read_be(data.data(), 8));
+    case kFloat4Oid:
+    case kFloat8Oid: return static_cast<std::int64_t>(get_double(column));
+    case kNumericOid: return std::stoll(postgres::numeric_to_string(data.data(), static_cast<int>(data.size())));
+    default: break;
+  }
+  try {
+    return std::stoll(std::string(data));
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::invalid_argument,
+                "column " + std::string(PQfname(result_, column)) + " does not hold an integer");
+  }
+}
+
+double PgStatement::get_double(int column) const {
+  const auto data = raw(column);
+  switch (PQftype(result_, column)) {
+    case kFloat8Oid: return std::bit_cast<double>(read_be(data.data(), 8));
+    case kFloat4Oid: return std::bit_cast<float>(static_cast<std::uint32_t>(read_be(data.data(), 4)));
+    case kBoolOid:
+    case kInt2Oid:
+    case kInt4Oid:
+    case kOidOid:
+    case kInt8Oid: return static_cast<double>(get_int64(column));
+    case kNumericOid: return std::stod(postgres::numeric_to_string(data.data(), static_cast<int>(data.size())));
+    default: break;
+  }
+  try {
+    return std::stod(std::string(data));
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::invalid_argument, "column " + std::string(PQfname(result_, column)) + " does not hold a number");
+  }
+}
+
+std::string PgStatement::get_text(int column) const {
+  const auto data = raw(column);
+  switch (PQftype(result_, column)) {
+    case kBoolOid: return data[0] ? "true" : "false";
+    case kInt2Oid:
+    case kInt4Oid:
+    case kOidOid:
+    case kInt8Oid: return std::to_string(get_int64(column));
+    case kFloat4Oid:
+    case kFloat8Oid: return format_double_literal(get_double(column));
+    case kNumericOid: return postgres::numeric_to_string(data.data(), static_cast<int>(data.size()));
+    case kJsonbOid: return std::string(data.substr(1));  // version byte, then the JSON text
+    case kTimestampOid:
+    case kTimestamptzOid:
+    case kDateOid: return format_timestamp(get_timestamp(column));
+    case kUuidOid: {
+      static constexpr char hex[] = "0123456789abcdef";
+      std::string out;
+      for (std::size_t i = 0; i < data.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        out += hex[static_cast<unsigned char>(data[i]) >> 4];
+        out += hex[static_cast<unsigned char>(data[i]) & 0xF];
+      }
+      return out;
+    }
+    default: return std::string(data);  // text, varchar, bpchar, name, char, json, bytea, unknown
+  }
+}
+
+Blob PgStatement::get_blob(int column) const {
+  const auto data = raw(column);
+  Blob blob;
+  blob.bytes.assign(reinterpret_cast<const std::uint8_t*>(data.data()),
+                    reinterpret_cast<const std::uint8_t*>(data.data()) + data.size());
+  return blob;
+}
+
+Timestamp PgStatement::get_timestamp(int column) const {
+  const auto data = raw(column);
+  const Oid type = PQftype(result_, column);
+  if (type == kTimestampOid || type == kTimestamptzOid) {
+    const auto us = static_cast<std::int64_t>(read_be(data.data(), 8));
+    if (us == INT64_MAX || us == INT64_MIN) {
+      throw Error(ErrorKind::invalid_argument,
+                  "column " + std::string(PQfname(result_, column)) + " holds an infinite timestamp");
+    }
+    return Timestamp(std::chrono::microseconds(us + kPgEpochOffsetUs));
+  }
+  if (type == kDateOid) {
+    const auto days = static_cast<std::int32_t>(read_be(data.data(), 4));
+    return Timestamp(std::chrono::microseconds((static_cast<std::int64_t>(days) * 86400LL) * 1000000LL +
+                                               kPgEpochOffsetUs));
+  }
+  return parse_timestamp(data);
+}
+
+std::string describe_target(const DbUrl& url) {
+  std::string host = url.host.empty() ? "localhost" : url.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(url.port.value_or(5432)) + ", database '" + url.database + "'" +
+         (url.user.empty() ? std::string() : ", user '" + url.user + "'");
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> open_postgres_connection(const DbUrl& url, const ConnectOptions& options) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!url.host.empty()) params.emplace_back("host", url.host);
+  if (url.port) params.emplace_back("port", std::to_string(*url.port));
+  if (!url.database.empty()) params.emplace_back("dbname", url.database);
+  if (!url.user.empty()) params.emplace_back("user", url.user);
+  if (!url.password.empty()) params.emplace_back("password", url.password);
+  // libpq's minimum is 2 s; it rounds smaller values up.
+  params.emplace_back("connect_timeout",
+                      std::to_string(std::max(1, static_cast<int>(std::ceil(options.connect_timeout_s)))));
+  params.emplace_back("fallback_application_name", "lunadb");
+  params.emplace_back("client_encoding", "UTF8");
+  for (const auto& [key, value] : url.query) {
+    // Later keywords win in PQconnectdbParams, so URL keys override the defaults above.
+    params.emplace_back(key, value);
+  }
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : params) {
+    keywords.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+
+  const std::string where = describe_target(url);
+  PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), 0);
+  if (!conn) {
+    throw make_error(ErrorKind::connection, "cannot connect to PostgreSQL at " + where + ": out of memory", "08001",
+                     false, true);
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string reason = trim_message(PQerrorMessage(conn));
+    PQfinish(conn);
+    if (!url.password.empty()) {
+      for (std::size_t at = reason.find(url.password); at != std::string::npos; at = reason.find(url.password)) {
+        reason.replace(at, url.password.size(), "***");
+      }
+    }
+    std::string code = "08001";
+    bool retryable = true;
+    if (reason.find("password authentication failed") != std::string::npos ||
+        reason.find("no password supplied") != std::string::npos) {
+      code = "28P01";
+      retryable = false;
+    } else if (reason.find("does not exist") != std::string::npos) {
+      code = reason.find("database") != std::string::npos ? "3D000" : "28000";
+      retryable = false;
+    } else if (reason.find("invalid connection option") != std::string::npos ||
+               reason.find("invalid sslmode") != std::string::npos) {
+      throw Error(ErrorKind::config, "DB_URL has a query key libpq does not accept: " + reason);
+    }
+    throw make_error(ErrorKind::connection, "cannot connect to PostgreSQL at " + where + ": " + reason, code, false,
+                     retryable);
+  }
+  return std::make_unique<PgConnection>(conn, where);
 }
 
 }  // namespace lunadb::sql

@@ -1,0 +1,489 @@
+#include "sql/mysql_dialect.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cmath>
+#include <map>
+
+#include "lunadb/error.hpp"
+#include "sql/driver.hpp"
+#include "sql/postgres_mysql_ddl.hpp"
+
+namespace lunadb::sql {
+
+namespace {
+
+using server_ddl::join;
+
+constexpr std::string_view kCommentPrefix = "lunadb:";
+constexpr const char* kTableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
+
+const char* on_delete_clause(schema::OnDelete on_delete) {
+  switch (on_delete) {
+    case schema::OnDelete::cascade: return " ON DELETE CASCADE";
+    case schema::OnDelete::set_null: return " ON DELETE SET NULL";
+    case schema::OnDelete::no_action: return "";
+  }
+  return "";
+}
+
+// Monotonic across the process, so tables created in one run sort in creation order.
+std::string next_creation_sequence() {
+  static std::atomic<std::int64_t> last{0};
+  std::int64_t candidate = now_utc().time_since_epoch().count();
+  std::int64_t previous = last.load();
+  while (true) {
+    const std::int64_t value = std::max(candidate, previous + 1);
+    if (last.compare_exchange_weak(previous, value)) return std::to_string(value);
+  }
+}
+
+std::string quoted_list(const MysqlDialect& d, const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& name : names) out.push_back(d.quote(name));
+  return join(out, ", ");
+}
+
+std::string checks_comment(const MysqlDialect& d, const schema::Table& table) {
+  std::vector<std::string> items;
+  for (const auto& check : table.checks) {
+    items.push_back(check.name);
+    items.push_back(check.expression);
+  }
+  return d.literal(Value{std::string(kCommentPrefix) + server_ddl::encode_strings(items)});
+}
+
+std::string primary_key_clause(const MysqlDialect& d, const schema::Table& table) {
+  const std::string comment = std::string(kCommentPrefix) +
+                              server_ddl::encode_strings({next_creation_sequence(), table.primary_key_name});
+  return "CONSTRAINT " + d.quote(table.primary_key_name) + " PRIMARY KEY (" + quoted_list(d, table.primary_key) +
+         ") COMMENT " + d.literal(Value{comment});
+}
+
+std::string render_check(const MysqlDialect& d, const schema::CheckConstraint& check) {
+  return "CONSTRAINT " + d.quote(check.name) + " CHECK (" +
+         schema::render_check_expression(check.expression, [&d](std::string_view n) { return d.quote(n); }) + ")";
+}
+
+std::vector<std::string> decode_comment(const std::string& comment) {
+  if (comment.rfind(kCommentPrefix, 0) != 0) return {};
+  return server_ddl::decode_strings(std::string_view(comment).substr(kCommentPrefix.size()));
+}
+
+schema::ColumnType type_from_catalog(const std::string& data_type, const std::string& column_type,
+                                     std::int64_t max_length, bool auto_increment) {
+  using schema::TypeKind;
+  if (auto_increment && (data_type == "bigint" || data_type == "int")) return {TypeKind::id, 0};
+  if (data_type == "tinyint" && column_type.rfind("tinyint(1)", 0) == 0) return {TypeKind::boolean, 0};
+  if (data_type == "tinyint" || data_type == "smallint") return {TypeKind::smallint, 0};
+  if (data_type == "int" || data_type == "mediumint") return {TypeKind::integer, 0};
+  if (data_type == "bigint") return {TypeKind::bigint, 0};
+  if (data_type == "double" || data_type == "float" || data_type == "decimal") return {TypeKind::real, 0};
+  if (data_type == "varchar" || data_type == "char") return {TypeKind::string, static_cast<int>(max_length)};
+  if (data_type == "json") return {TypeKind::json, 0};
+  if (data_type == "datetime" || data_type == "timestamp") return {TypeKind::timestamp, 0};
+  if (data_type.find("blob") != std::string::npos || data_type == "varbinary" || data_type == "binary") {
+    return {TypeKind::blob, 0};
+  }
+  return {TypeKind::text, 0};
+}
+
+}  // namespace
+
+std::string MysqlDialect::quote(std::string_view identifier) const {
+  std::string out = "`";
+  for (char c : identifier) {
+    if (c == '`') out += '`';
+    out += c;
+  }
+  return out + "`";
+}
+
+std::string MysqlDialect::column_type(const schema::ColumnType& type) const {
+  using schema::TypeKind;
+  switch (type.kind) {
+    case TypeKind::id: return "BIGINT";
+    case TypeKind::smallint: return "SMALLINT";
+    case TypeKind::integer: return "INT";
+    case TypeKind::bigint: return "BIGINT";
+    case TypeKind::real: return "DOUBLE";
+    case TypeKind::boolean: return "BOOLEAN";
+    case TypeKind::string: return "VARCHAR(" + std::to_string(type.length) + ")";
+    case TypeKind::text: return "LONGTEXT";
+    case TypeKind::json: return "JSON";
+    case TypeKind::timestamp: return "DATETIME(6)";
+    case TypeKind::blob: return "LONGBLOB";
+  }
+  return "LONGTEXT";
+}
+
+std::string MysqlDialect::literal(const Value& value) const {
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    // The session keeps backslash escapes on (no NO_BACKSLASH_ESCAPES), so both must be escaped.
+    std::string out = "'";
+    for (char c : *text) {
+      if (c == '\'' || c == '\\') out += c == '\'' ? '\'' : '\\';
+      out += c;
+    }
+    return out + "'";
+  }
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? "1" : "0";
+  return Dialect::literal(value);
+}
+
+std::string MysqlDialect::default_literal(const schema::DefaultValue& value) const {
+  if (std::holds_alternative<schema::CurrentTimestamp>(value)) return "CURRENT_TIMESTAMP(6)";
+  return Dialect::default_literal(value);
+}
+
+std::string MysqlDialect::column_definition(const schema::Table&, const schema::Column& column) const {
+  std::string out = quote(column.name) + " " + column_type(column.type);
+  out += column.nullable ? " NULL" : " NOT NULL";
+  std::string default_sql = default_literal(column.default_value);
+  if (!default_sql.empty()) {
+    // TEXT/JSON defaults must be expressions on MySQL 8; MariaDB accepts the same form.
+    const bool long_type = column.type.kind == schema::TypeKind::text || column.type.kind == schema::TypeKind::json ||
+                           column.type.kind == schema::TypeKind::blob;
+    out += " DEFAULT " + (long_type ? "(" + default_sql + ")" : default_sql);
+  }
+  if (column.type.kind == schema::TypeKind::id) out += " AUTO_INCREMENT";
+  return out;
+}
+
+std::vector<std::string> MysqlDialect::create_table(const schema::Table& table) const {
+  std::vector<std::string> items;
+  for (const auto& column : table.columns) items.push_back(column_definition(table, column));
+  if (!table.primary_key.empty()) items.push_back(primary_key_clause(*this, table));
+  for (const auto& fk : table.foreign_keys) {
+    items.push_back("CONSTRAINT " + quote(fk.name) + " FOREIGN KEY (" + quoted_list(*this, fk.columns) +
+                    ") REFERENCES " + quote(fk.referred_table) + " (" + quoted_list(*this, fk.referred_columns) + ")" +
+                    on_delete_clause(fk.on_delete));
+  }
+  for (const auto& unique : table.uniques) {
+    items.push_back("CONSTRAINT " + quote(unique.name) + " UNIQUE (" + quoted_list(*this, unique.columns) + ")");
+  }
+  for (const auto& check : table.checks) items.push_back(render_check(*this, check));
+  std::vector<std::string> statements;
+  statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(items, ",\n\t") + "\n)" + kTableOptions +
+                       " COMMENT=" + checks_comment(*this, table));
+  for (const auto& index : table.indexes) {
+    auto more = create_index(table, index);
+    statements.insert(statements.end(), more.begin(), more.end());
+  }
+  return statements;
+}
+
+std::vector<std::string> MysqlDialect::drop_index(const schema::Table& table, const schema::Index& index) const {
+  return {"DROP INDEX " + quote(index.name) + " ON " + quote(table.name)};
+}
+
+std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, const schema::Table& after) const {
+  const auto d = server_ddl::diff(before, after);
+  std::vector<std::string> out;
+  if (before.name != after.name) out.push_back("RENAME TABLE " + quote(before.name) + " TO " + quote(after.name));
+  const std::string table = "ALTER TABLE " + quote(after.name);
+  for (const auto* index : d.drop_indexes) {
+    auto more = drop_index(after, *index);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  for (const auto* fk : d.drop_foreign_keys) out.push_back(table + " DROP FOREIGN KEY " + quote(fk->name));
+  for (const auto* unique : d.drop_uniques) out.push_back(table + " DROP INDEX " + quote(unique->name));
+  for (const auto* check : d.drop_checks) out.push_back(table + " DROP CONSTRAINT " + quote(check->name));
+  if (d.primary_key_changed && !before.primary_key.empty()) {
+    // An AUTO_INCREMENT column must stay a key: take the attribute off first.
+    for (const auto& column : before.columns) {
+      if (column.type.kind == schema::TypeKind::id && after.find_column(column.name)) {
+        schema::Column plain = column;
+        plain.type = {schema::TypeKind::bigint, 0};
+        out.push_back(table + " MODIFY COLUMN " + column_definition(after, plain));
+      }
+    }
+    out.push_back(table + " DROP PRIMARY KEY");
+  }
+  for (const auto* column : d.drop_columns) out.push_back(table + " DROP COLUMN " + quote(column->name));
+  for (const auto* column : d.add_columns) {
+    if (column->type.kind == schema::TypeKind::id && !d.primary_key_changed) {
+      out.push_back(table + " ADD COLUMN " + column_definition(after, *column) + " FIRST");
+    } else {
+      out.push_back(table + " ADD COLUMN " + column_definition(after, *column));
+    }
+  }
+  for (const auto& change : d.change_columns) {
+    if (change.after->type.kind == schema::TypeKind::id && d.primary_key_changed) {
+      schema::Column plain = *change.after;
+      plain.type = {schema::TypeKind::bigint, 0};
+      out.push_back(table + " MODIFY COLUMN " + column_definition(after, plain));
+    } else {
+      out.push_back(table + " MODIFY COLUMN " + column_definition(after, *change.after));
+    }
+  }
+  if (d.primary_key_changed && !after.primary_key.empty()) {
+    out.push_back(table + " ADD " + primary_key_clause(*this, after));
+    for (const auto& column : after.columns) {
+      if (column.type.kind == schema::TypeKind::id) {
+        out.push_back(table + " MODIFY COLUMN " + column_definition(after, column));
+      }
+    }
+  }
+  for (const auto* unique : d.add_uniques) {
+    out.push_back(table + " ADD CONSTRAINT " + quote(unique->name) + " UNIQUE (" + quoted_list(*this, unique->columns) +
+                  ")");
+  }
+  for (const auto* check : d.add_checks) out.push_back(table + " ADD " + render_check(*this, *check));
+  for (const auto* fk : d.add_foreign_keys) {
+    out.push_back(table + " ADD CONSTRAINT " + quote(fk->name) + " FOREIGN KEY (" + quoted_list(*this, fk->columns) +
+                  ") REFERENCES " + quote(fk->referred_table) + " (" + quoted_list(*this, fk->referred_columns) + ")" +
+                  on_delete_clause(fk->on_delete));
+  }
+  for (const auto* index : d.add_indexes) {
+    auto more = create_index(after, *index);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  if (before.checks != after.checks) out.push_back(table + " COMMENT=" + checks_comment(*this, after));
+  return out;
+}
+
+std::string MysqlDialect::insert_many(std::string_view table, const std::vector<std::string>& columns,
+                                      std::size_t rows) const {
+  if (columns.empty()) {
+    if (rows == 0) throw Error(ErrorKind::usage, "insert_many needs at least one row for table " + std::string(table));
+    std::string sql = "INSERT INTO " + quote(table) + " () VALUES ()";
+    for (std::size_t r = 1; r < rows; ++r) sql += ", ()";
+    return sql;
+  }
+  return Dialect::insert_many(table, columns, rows);
+}
+
+std::string MysqlDialect::upsert(std::string_view table, const std::vector<std::string>& columns,
+                                 const std::vector<std::string>& conflict_columns,
+                                 const std::vector<std::string>& update_columns) const {
+  // MySQL picks the conflicting unique key itself; conflict_columns only matter for the no-op form.
+  std::string sql = insert_many(table, columns, 1) + " ON DUPLICATE KEY UPDATE ";
+  if (update_columns.empty()) {
+    const std::string& any = conflict_columns.empty() ? columns.front() : conflict_columns.front();
+    return sql + quote(any) + " = " + quote(any);
+  }
+  for (std::size_t i = 0; i < update_columns.size(); ++i) {
+    sql += (i ? ", " : "") + quote(update_columns[i]) + " = VALUES(" + quote(update_columns[i]) + ")";
+  }
+  return sql;
+}
+
+std::string MysqlDialect::paginate(std::string_view select_with_order_by, std::optional<std::int64_t> limit,
+                                   std::int64_t offset) const {
+  std::string sql(select_with_order_by);
+  if (!limit && offset <= 0) return sql;
+  sql += " LIMIT " + (limit ? std::to_string(*limit) : std::string("18446744073709551615"));  // MySQL's "no limit"
+  if (offset > 0) sql += " OFFSET " + std::to_string(offset);
+  return sql;
+}
+
+schema::Schema MysqlDialect::introspect(Connection& connection) const {
+  struct Found {
+    schema::Table table;
+    std::string sequence;  // from the primary key comment; empty when not lunadb's
+    std::string created;
+  };
+  std::vector<Found> found;
+  {
+    auto st = connection.prepare(
+        "SELECT t.TABLE_NAME, COALESCE(CAST(t.CREATE_TIME AS CHAR), ''), t.TABLE_COMMENT, "
+        "(SELECT s.INDEX_COMMENT FROM information_schema.STATISTICS s WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA "
+        "  AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_NAME = 'PRIMARY' LIMIT 1) "
+        "FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' "
+        "AND t.TABLE_NAME <> 'alembic_version' AND t.TABLE_NAME NOT LIKE 'lunadb\\_%'");
+    while (st->step()) {
+      Found f;
+      f.table.name = st->get_text(0);
+      f.created = st->get_text(1);
+      const auto checks = decode_comment(st->get_text(2));
+      for (std::size_t i = 0; i + 1 < checks.size(); i += 2) f.table.checks.push_back({checks[i], checks[i + 1]});
+      if (!st->is_null(3)) {
+        const auto pk = decode_comment(st->get_text(3));
+        if (pk.size() == 2) {
+          f.sequence = pk[0];
+          f.table.primary_key_name = pk[1];
+        }
+      }
+      found.push_back(std::move(f));
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    // lunadb's tables by creation sequence (fixed width: microseconds), then others by time and name.
+    auto key = [](const Found& f) {
+      return std::make_tuple(f.sequence.empty(), f.sequence.size(), f.sequence, f.created, f.table.name);
+    };
+    return key(a) < key(b);
+  });
+
+  schema::Schema out;
+  for (auto& f : found) {
+    schema::Table& table = f.table;
+    std::map<std::string, int> ordinal;
+    {
+      auto st = connection.prepare(
+          "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_MAXIMUM_LENGTH, 0), IS_NULLABLE, "
+          "COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? "
+          "ORDER BY ORDINAL_POSITION");
+      st->bind(1, table.name);
+      while (st->step()) {
+        schema::Column column;
+        column.name = st->get_text(0);
+        const std::string extra = st->get_text(6);
+        column.type = type_from_catalog(st->get_text(1), st->get_text(2), st->get_int64(3),
+                                        extra.find("auto_increment") != std::string::npos);
+        column.nullable = st->get_text(4) == "YES";
+        if (!st->is_null(5)) column.default_value = server_ddl::parse_default(st->get_text(5), column.type);
+        ordinal[column.name] = static_cast<int>(table.columns.size());
+        table.columns.push_back(std::move(column));
+      }
+    }
+    // CHECKs: MariaDB's own json_valid() checks mark JSON columns; others not in the comment are
+    // kept with the server's text.
+    {
+      auto st = connection.prepare(
+          "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+          "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME");
+      st->bind(1, table.name);
+      std::vector<schema::CheckConstraint> live;
+      while (st->step()) live.push_back({st->get_text(0), st->get_text(1)});
+      std::vector<schema::CheckConstraint> checks;
+      for (const auto& check : table.checks) {
+        const bool exists = std::any_of(live.begin(), live.end(), [&](const auto& c) { return c.name == check.name; });
+        if (exists) checks.push_back(check);
+      }
+      for (const auto& check : live) {
+        auto* column = const_cast<schema::Column*>(table.find_column(check.name));
+        if (column && check.expression == "json_valid(" + quote(check.name) + ")") {
+          column->type = {schema::TypeKind::json, 0};
+          continue;
+        }
+        const bool known = std::any_of(checks.begin(), checks.end(), [&](const auto& c) { return c.name == check.name; });
+        if (!known) checks.push_back(check);
+      }
+      table.checks = std::move(checks);
+    }
+    std::vector<std::string> constraint_names;
+    {
+      struct Key {
+        std::string type;
+        std::vector<std::string> columns;
+        std::string referred_table;
+        std::vector<std::string> referred_columns;
+        std::string delete_rule;
+      };
+      std::map<std::string, Key> keys;
+      auto st = connection.prepare(
+          "SELECT k.CONSTRAINT_NAME, tc.CONSTRAINT_TYPE, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, "
+          "k.REFERENCED_COLUMN_NAME, rc.DELETE_RULE "
+          "FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.TABLE_CONSTRAINTS tc "
+          "  ON tc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = k.TABLE_NAME "
+          "  AND tc.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+          "LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA "
+          "  AND rc.TABLE_NAME = k.TABLE_NAME AND rc.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+          "WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION");
+      st->bind(1, table.name);
+      while (st->step()) {
+        Key& key = keys[st->get_text(0)];
+        key.type = st->get_text(1);
+        key.columns.push_back(st->get_text(2));
+        if (!st->is_null(3)) key.referred_table = st->get_text(3);
+        if (!st->is_null(4)) key.referred_columns.push_back(st->get_text(4));
+        if (!st->is_null(5)) key.delete_rule = st->get_text(5);
+      }
+      auto first_ordinal = [&](const std::vector<std::string>& columns) {
+        auto at = columns.empty() ? ordinal.end() : ordinal.find(columns.front());
+        return at == ordinal.end() ? INT_MAX : at->second;
+      };
+      std::vector<std::pair<std::string, Key>> ordered(keys.begin(), keys.end());
+      std::stable_sort(ordered.begin(), ordered.end(), [&](const auto& a, const auto& b) {
+        return first_ordinal(a.second.columns) < first_ordinal(b.second.columns);
+      });
+      for (auto& [name, key] : ordered) {
+        constraint_names.push_back(name);
+        if (key.type == "PRIMARY KEY") {
+          table.primary_key = key.columns;
+          if (table.primary_key_name.empty()) table.primary_key_name = name;
+        } else if (key.type == "UNIQUE") {
+          table.uniques.push_back({name, key.columns});
+        } else if (key.type == "FOREIGN KEY") {
+          schema::ForeignKey fk;
+          fk.name = name;
+          fk.columns = key.columns;
+          fk.referred_table = key.referred_table;
+          fk.referred_columns = key.referred_columns;
+          fk.on_delete = key.delete_rule == "CASCADE"    ? schema::OnDelete::cascade
+                         : key.delete_rule == "SET NULL" ? schema::OnDelete::set_null
+                                                         : schema::OnDelete::no_action;
+          table.foreign_keys.push_back(std::move(fk));
+        }
+      }
+    }
+    {
+      std::map<std::string, schema::Index> indexes;
+      auto st = connection.prepare(
+          "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
+          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+      st->bind(1, table.name);
+      while (st->step()) {
+        const std::string name = st->get_text(0);
+        // The primary key, unique constraints, and the index InnoDB adds for a foreign key.
+        if (name == "PRIMARY" || std::find(constraint_names.begin(), constraint_names.end(), name) != constraint_names.end() ||
+            name.rfind("fk_", 0) == 0) {
+          continue;
+        }
+        schema::Index& index = indexes[name];
+        index.name = name;
+        index.unique = st->get_int64(1) == 0;
+        if (!st->is_null(2)) index.columns.push_back(st->get_text(2));
+      }
+      std::vector<schema::Index> ordered;
+      for (auto& [name, index] : indexes) ordered.push_back(std::move(index));
+      std::stable_sort(ordered.begin(), ordered.end(), [&](const auto& a, const auto& b) {
+        auto first = [&](const schema::Index& i) {
+          auto at = i.columns.empty() ? ordinal.end() : ordinal.find(i.columns.front());
+          return at == ordinal.end() ? INT_MAX : at->second;
+        };
+        return first(a) < first(b);
+      });
+      table.indexes = std::move(ordered);
+    }
+    out.tables.push_back(std::move(table));
+  }
+  return out;
+}
+
+bool MysqlDialect::table_exists(Connection& connection, std::string_view table) const {
+  auto st = connection.prepare(
+      "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?");
+  st->bind(1, std::string(table));
+  return st->step();
+}
+
+void MysqlDialect::acquire_migration_lock(Connection& connection, double timeout_s) const {
+  auto st = connection.prepare("SELECT GET_LOCK(?, ?)");
+  st->bind(1, std::string(migration_lock_name));
+  st->bind(2, static_cast<std::int64_t>(std::ceil(std::max(0.0, timeout_s))));
+  if (st->step() && !st->is_null(0) && st->get_int64(0) == 1) return;
+  throw Error(ErrorKind::busy, std::string("another process holds the migration lock (GET_LOCK('") +
+                                   migration_lock_name + "')) after waiting " + std::to_string(timeout_s) +
+                                   " s; is another `lunadb upgrade` running?");
+}
+
+void MysqlDialect::release_migration_lock(Connection& connection) const noexcept {
+  try {
+    auto st = connection.prepare("SELECT RELEASE_LOCK(?)");
+    st->bind(1, std::string(migration_lock_name));
+    st->step();
+  } catch (...) {
+    // The lock dies with the session anyway.
+  }
+}
+
+const Dialect& mysql_dialect() {
+  static const MysqlDialect dialect;
+  return dialect;
+}
+
+}  // namespace lunadb::sql

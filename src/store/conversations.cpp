@@ -1,0 +1,231 @@
+// Conversations and their messages: message_count and updated_at change in the same transaction
+// as the message rows they describe.
+#include <algorithm>
+
+#include "store/core.hpp"
+
+namespace lunadb::store {
+
+using detail::opt;
+using detail::Values;
+
+namespace {
+
+Conversation read_conversation(const sql::Statement& row) {
+  Conversation c;
+  c.id = row.get_int64(0);
+  c.title = row.get_optional_text(1);
+  c.summary = row.get_optional_text(2);
+  c.metadata = row.get_optional_text(3);
+  c.started_at = row.get_timestamp(4);
+  c.updated_at = row.get_timestamp(5);
+  c.ended_at = row.get_optional_timestamp(6);
+  c.message_count = row.get_int64(7);
+  return c;
+}
+
+Message read_message(const sql::Statement& row) {
+  Message m;
+  m.id = row.get_int64(0);
+  m.conversation_id = row.get_int64(1);
+  m.role = row.get_text(2);
+  m.content = row.get_text(3);
+  m.created_at = row.get_timestamp(4);
+  m.sentiment_score = row.get_optional_double(5);
+  return m;
+}
+
+void validate(const Conversation& c) {
+  detail::check_utf8("conversations.title", c.title);
+  detail::check_utf8("conversations.summary", c.summary);
+  detail::check_json("conversations.metadata", c.metadata);
+}
+
+void validate(const Message& m) {
+  detail::check_utf8("messages.role", m.role);
+  detail::check_utf8("messages.content", m.content);
+  detail::check_finite("messages.sentiment_score", m.sentiment_score);
+}
+
+// Moves the conversation's counters by `delta` messages and marks it active now. Throws
+// not_found when the conversation does not exist.
+void bump_conversation(sql::Connection& connection, const detail::TableSql& conversations, std::int64_t conversation_id,
+                       std::int64_t delta, Timestamp now) {
+  const std::string sql = "UPDATE " + conversations.name + " SET " + conversations.q("message_count") + " = " +
+                          conversations.q("message_count") + " + ?, " + conversations.q("updated_at") + " = ? WHERE " +
+                          conversations.q("id") + " = ?";
+  Values values{delta, now, conversation_id};
+  if (detail::execute(connection, sql, values) == 0) {
+    throw Error(ErrorKind::not_found, "conversation " + std::to_string(conversation_id) + " does not exist");
+  }
+}
+
+std::string conversation_messages_sql(const detail::TableSql& t, bool newest_first) {
+  const char* direction = newest_first ? " DESC" : "";
+  return t.select + " WHERE " + t.q("conversation_id") + " = ? ORDER BY " + t.q("created_at") + direction + ", " +
+         t.q("id") + direction;
+}
+
+}  // namespace
+
+// ---- conversations ----
+
+Conversation ConversationRepository::add(const Conversation& conversation) {
+  validate(conversation);
+  Conversation stored = conversation;
+  stored.started_at = stored.updated_at = sql::now_utc();
+  stored.message_count = 0;
+  Values values{opt(stored.title),       opt(stored.summary),  opt(stored.metadata),
+                stored.started_at,       stored.updated_at,    opt(stored.ended_at),
+                std::int64_t{0}};
+  const auto& t = core_->tables.conversations;
+  stored.id = core_->write([&](sql::Connection& c) { return detail::insert_returning_id(c, *core_->dialect, t.insert, values); });
+  return stored;
+}
+
+std::optional<Conversation> ConversationRepository::get(std::int64_t id) {
+  Values values{id};
+  return core_->read([&](sql::Connection& c) {
+    return detail::query_one<Conversation>(c, core_->tables.conversations.select_by_id, values, read_conversation);
+  });
+}
+
+bool ConversationRepository::update(const Conversation& conversation) {
+  validate(conversation);
+  Values values{opt(conversation.title), opt(conversation.summary), opt(conversation.metadata),
+                opt(conversation.ended_at), sql::now_utc(), conversation.id};
+  return core_->write([&](sql::Connection& c) {
+    return detail::execute(c, core_->tables.conversations.update_by_id, values) > 0;
+  });
+}
+
+bool ConversationRepository::remove(std::int64_t id) {
+  const auto& tables = core_->tables;
+  auto where_conversation = [](const detail::TableSql& t, std::string_view column) {
+    return " WHERE " + t.q(column) + " = ?";
+  };
+  auto null_out = [&](const detail::TableSql& t, std::string_view column) {
+    return "UPDATE " + t.name + " SET " + t.q(column) + " = NULL" + where_conversation(t, column);
+  };
+  // Dependants first: on SQL Server these foreign keys cannot cascade, and the behaviour must be
+  // the same everywhere.
+  const std::string statements[] = {
+      "DELETE FROM " + tables.messages.name + where_conversation(tables.messages, "conversation_id"),
+      "DELETE FROM " + tables.episodes.name + where_conversation(tables.episodes, "conversation_id"),
+      null_out(tables.facts, "source_conversation_id"),
+      null_out(tables.audit_log, "conversation_id"),
+      null_out(tables.contradiction_notes, "conversation_id"),
+  };
+  Values values{id};
+  return core_->write([&](sql::Connection& c) {
+    for (const auto& sql : statements) detail::execute(c, sql, values);
+    return detail::execute(c, tables.conversations.delete_by_id, values) > 0;
+  });
+}
+
+std::vector<Conversation> ConversationRepository::recent(Page page) {
+  const auto& t = core_->tables.conversations;
+  const std::string sql = core_->dialect->paginate(
+      t.select + " ORDER BY " + t.q("updated_at") + " DESC, " + t.q("id") + " DESC", page.limit, page.offset);
+  return core_->read([&](sql::Connection& c) { return detail::query_all<Conversation>(c, sql, {}, read_conversation); });
+}
+
+// ---- messages ----
+
+Message MessageRepository::add(const Message& message) {
+  validate(message);
+  Message stored = message;
+  stored.created_at = sql::now_utc();
+  Values values{stored.conversation_id, stored.role, stored.content, stored.created_at, opt(stored.sentiment_score)};
+  stored.id = core_->write([&](sql::Connection& c) {
+    bump_conversation(c, core_->tables.conversations, stored.conversation_id, 1, stored.created_at);
+    return detail::insert_returning_id(c, *core_->dialect, core_->tables.messages.insert, values);
+  });
+  return stored;
+}
+
+std::vector<std::int64_t> MessageRepository::add_many(std::int64_t conversation_id, std::span<const Message> messages) {
+  if (messages.empty()) return {};
+  for (const auto& message : messages) validate(message);
+  const Timestamp now = sql::now_utc();
+  return core_->write([&](sql::Connection& c) {
+    bump_conversation(c, core_->tables.conversations, conversation_id, static_cast<std::int64_t>(messages.size()), now);
+    auto insert = c.prepare(core_->tables.messages.insert);
+    const sql::Value conversation{conversation_id};
+    const sql::Value created_at{now};
+    std::vector<std::int64_t> ids;
+    ids.reserve(messages.size());
+    for (const auto& message : messages) {
+      insert->bind(1, conversation);
+      insert->bind(2, sql::Value{message.role});
+      insert->bind(3, sql::Value{message.content});
+      insert->bind(4, created_at);
+      insert->bind(5, opt(message.sentiment_score));
+      ids.push_back(detail::run_insert(c, *core_->dialect, *insert));
+    }
+    return ids;
+  });
+}
+
+std::optional<Message> MessageRepository::get(std::int64_t id) {
+  Values values{id};
+  return core_->read([&](sql::Connection& c) {
+    return detail::query_one<Message>(c, core_->tables.messages.select_by_id, values, read_message);
+  });
+}
+
+bool MessageRepository::update(const Message& message) {
+  validate(message);
+  Values values{message.role, message.content, opt(message.sentiment_score), message.id};
+  return core_->write([&](sql::Connection& c) {
+    return detail::execute(c, core_->tables.messages.update_by_id, values) > 0;
+  });
+}
+
+bool MessageRepository::remove(std::int64_t id) {
+  const auto& t = core_->tables.messages;
+  const std::string find_conversation = "SELECT " + t.q("conversation_id") + " FROM " + t.name + " WHERE " + t.q("id") + " = ?";
+  Values values{id};
+  return core_->write([&](sql::Connection& c) {
+    std::optional<std::int64_t> conversation_id;
+    {
+      auto statement = c.prepare(find_conversation);
+      statement->bind_all(values);
+      if (statement->step()) conversation_id = statement->get_int64(0);
+    }
+    if (!conversation_id) return false;
+    detail::execute(c, t.delete_by_id, values);
+    bump_conversation(c, core_->tables.conversations, *conversation_id, -1, sql::now_utc());
+    return true;
+  });
+}
+
+std::vector<Message> MessageRepository::for_conversation(std::int64_t conversation_id, Page page) {
+  const std::string sql =
+      core_->dialect->paginate(conversation_messages_sql(core_->tables.messages, false), page.limit, page.offset);
+  Values values{conversation_id};
+  return core_->read([&](sql::Connection& c) { return detail::query_all<Message>(c, sql, values, read_message); });
+}
+
+std::vector<Message> MessageRepository::for_conversation_after(std::int64_t conversation_id, const Message& last_seen,
+                                                               std::int64_t limit) {
+  const auto& t = core_->tables.messages;
+  // (created_at, id) > (?, ?) spelled out: SQL Server has no row-value comparison.
+  const std::string sql = core_->dialect->paginate(
+      t.select + " WHERE " + t.q("conversation_id") + " = ? AND (" + t.q("created_at") + " > ? OR (" +
+          t.q("created_at") + " = ? AND " + t.q("id") + " > ?)) ORDER BY " + t.q("created_at") + ", " + t.q("id"),
+      limit, 0);
+  Values values{conversation_id, last_seen.created_at, last_seen.created_at, last_seen.id};
+  return core_->read([&](sql::Connection& c) { return detail::query_all<Message>(c, sql, values, read_message); });
+}
+
+std::vector<Message> MessageRepository::latest(std::int64_t conversation_id, std::int64_t limit) {
+  const std::string sql = core_->dialect->paginate(conversation_messages_sql(core_->tables.messages, true), limit, 0);
+  Values values{conversation_id};
+  auto newest_first =
+      core_->read([&](sql::Connection& c) { return detail::query_all<Message>(c, sql, values, read_message); });
+  std::reverse(newest_first.begin(), newest_first.end());
+  return newest_first;
+}
+
+}  // namespace lunadb::store

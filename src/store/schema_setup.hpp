@@ -1,0 +1,13 @@
+#pragma once
+// Creates schema v1 directly from luna_schema() through the connection's dialect, plus the
+// personality_state row. For tests and benchmarks that need the tables without running the
+// migration engine; production databases are created by `lunadb upgrade`.
+
+#include "sql/driver.hpp"
+
+namespace lunadb::store {
+
+// Runs in one transaction; throws DatabaseError if a table already exists.
+void create_schema_directly(sql::Connection& connection);
+
+}  // namespace lunadb::store

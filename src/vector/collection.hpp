@@ -1,0 +1,107 @@
+#pragma once
+// The in-memory side of one collection: every live record (for filters and exact search), the
+// optional HNSW index, and the write path that commits to the records database first.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lunadb/vector.hpp"
+#include "vector/hnsw_index.hpp"
+#include "vector/io.hpp"
+#include "vector/record_db.hpp"
+
+namespace lunadb::vector::detail {
+
+// What the store shares with its collections. `db_mutex` guards `db` and serialises writes.
+struct StoreCore {
+  std::filesystem::path directory;
+  OpenOptions options;
+  std::mutex db_mutex;
+  std::unique_ptr<RecordDb> db;
+  std::atomic<bool> open{true};
+  unsigned index_threads = 1;
+};
+
+class CollectionImpl final : public Collection {
+ public:
+  // Loads records and the index snapshot; call with core->db_mutex held.
+  CollectionImpl(std::shared_ptr<StoreCore> core, std::int64_t collection_id, CollectionConfig config);
+
+  const CollectionConfig& config() const override { return config_; }
+  void add(const std::vector<Record>& records) override;
+  void upsert(const std::vector<Record>& records) override;
+  std::size_t update(const std::vector<RecordUpdate>& updates) override;
+  std::size_t remove(const DeleteRequest& request) override;
+  GetResult get(const GetRequest& request) const override;
+  std::vector<Matches> query(const QueryRequest& request) const override;
+  std::size_t count() const override;
+  CollectionStats stats() const override;
+  void flush() override;
+
+  std::int64_t id() const { return collection_id_; }
+  // Both with core->db_mutex held.
+  void save_snapshot_if_dirty() noexcept;
+  void mark_dropped() { dropped_ = true; }
+  std::filesystem::path index_directory() const;
+
+ private:
+  struct Slot {
+    std::string id;
+    std::int64_t seq = 0;
+    std::int64_t added_seq = 0;
+    std::optional<std::string> document;
+    Json metadata;
+    bool live = false;
+  };
+
+  void check_usable() const;
+  void write(std::vector<StoredRecord> puts, std::vector<std::string> deletes);
+  void validate_embedding(const std::vector<float>& embedding, const std::string& context) const;
+  void validate_id(const std::string& id, const std::string& what) const;
+  std::vector<StoredRecord> prepare_puts(const std::vector<Record>& records, bool upsert) const;
+
+  // State helpers: the caller holds state_mutex_ (exclusive for the mutating ones).
+  std::uint32_t take_slot();
+  void place(std::uint32_t slot, StoredRecord&& record);
+  void index_slots(const std::vector<std::uint32_t>& slots);
+  void build_index();
+  void maybe_compact();
+  std::vector<float> index_vector(std::uint32_t slot) const;
+  const float* vector_of(std::uint32_t slot) const { return vectors_.data() + std::size_t{slot} * dim_; }
+  float distance_to(const std::vector<float>& query, std::uint32_t slot) const;
+  std::vector<std::pair<float, std::uint32_t>> search_one(const std::vector<float>& query, std::size_t k,
+                                                          const std::vector<std::uint32_t>* allowed,
+                                                          const std::vector<char>* allowed_mask) const;
+  std::vector<std::pair<float, std::uint32_t>> flat_search(const std::vector<float>& query, std::size_t k,
+                                                           const std::vector<std::uint32_t>* allowed) const;
+  void load(std::vector<StoredRecord> records);
+  void save_snapshot();
+
+  std::shared_ptr<StoreCore> core_;
+  const std::int64_t collection_id_;
+  const CollectionConfig config_;
+  const std::size_t dim_;
+  std::atomic<bool> dropped_{false};
+
+  mutable std::shared_mutex state_mutex_;
+  std::vector<Slot> slots_;
+  std::vector<float> vectors_;        // slot-major, the embeddings as given
+  std::vector<float> inverse_norms_;  // for cosine
+  std::unordered_map<std::string, std::uint32_t> by_id_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t live_ = 0;
+  std::unique_ptr<HnswIndex> index_;
+  std::int64_t last_seq_ = 0;
+  std::int64_t snapshot_seq_ = 0;
+  std::uint64_t generation_ = 0;
+  std::size_t changes_since_snapshot_ = 0;
+  std::string recovery_;
+};
+
+}  // namespace lunadb::vector::detail

@@ -1,0 +1,221 @@
+// hnswlib's SSE prefetch reads past the end of a block, which AddressSanitizer reports; the
+// scalar kernels are equivalent, so sanitizer builds use them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_MANUAL_VECTORIZATION
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NO_MANUAL_VECTORIZATION
+#endif
+#endif
+
+#include <hnswlib/hnswlib.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "lunadb/error.hpp"
+#include "vector/hnsw_index.hpp"
+
+namespace lunadb::vector::detail {
+
+struct HnswIndex::Impl {
+  Space space_kind;
+  int dimension;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+
+  Impl(Space kind, int dim) : space_kind(kind), dimension(dim) {
+    if (kind == Space::l2) {
+      space = std::make_unique<hnswlib::L2Space>(static_cast<std::size_t>(dim));
+    } else {
+      space = std::make_unique<hnswlib::InnerProductSpace>(static_cast<std::size_t>(dim));
+    }
+  }
+};
+
+HnswIndex::HnswIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HnswIndex::HnswIndex(Space space, int dimension, int m, int ef_construction, std::size_t capacity)
+    : impl_(std::make_unique<Impl>(space, dimension)) {
+  impl_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+      impl_->space.get(), std::max<std::size_t>(capacity, 16), static_cast<std::size_t>(m),
+      static_cast<std::size_t>(ef_construction), 100);
+}
+
+HnswIndex::~HnswIndex() = default;
+
+namespace {
+
+template <typename T>
+bool read_pod(std::ifstream& in, T& out) {
+  in.read(reinterpret_cast<char*>(&out), sizeof(T));
+  return static_cast<bool>(in);
+}
+
+[[noreturn]] void corrupt(const std::filesystem::path& file, const std::string& why) {
+  throw Error(ErrorKind::corrupt, "HNSW index file " + file.string() + " is invalid: " + why);
+}
+
+// hnswlib trusts every count and length in its file; check them first (ChromaDB #7238, #7510).
+void validate_hnswlib_file(const std::filesystem::path& file, int dimension, int m) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) corrupt(file, "cannot open");
+  in.seekg(0, std::ios::end);
+  const auto file_size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  std::size_t offset_level0 = 0, max_elements = 0, count = 0, size_per_element = 0, label_offset = 0, offset_data = 0;
+  int max_level = 0;
+  hnswlib::tableint enterpoint = 0;
+  std::size_t max_m = 0, max_m0 = 0, m_read = 0, ef_construction = 0;
+  double mult = 0;
+  bool ok = read_pod(in, offset_level0) && read_pod(in, max_elements) && read_pod(in, count) &&
+            read_pod(in, size_per_element) && read_pod(in, label_offset) && read_pod(in, offset_data) &&
+            read_pod(in, max_level) && read_pod(in, enterpoint) && read_pod(in, max_m) && read_pod(in, max_m0) &&
+            read_pod(in, m_read) && read_pod(in, mult) && read_pod(in, ef_construction);
+  if (!ok) corrupt(file, "truncated header");
+  const std::size_t links0 = 2 * static_cast<std::size_t>(m) * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  const std::size_t data_size = static_cast<std::size_t>(dimension) * sizeof(float);
+  if (offset_level0 != 0 || m_read != static_cast<std::size_t>(m) || max_m != m_read || max_m0 != 2 * m_read ||
+      offset_data != links0 || label_offset != links0 + data_size ||
+      size_per_element != links0 + data_size + sizeof(hnswlib::labeltype)) {
+    corrupt(file, "layout does not match dimension " + std::to_string(dimension) + " and M " + std::to_string(m));
+  }
+  if (count > max_elements || count > (1u << 30) || (count > 0 && enterpoint >= count) || max_level < 0 ||
+      max_level > 64 || !(mult > 0 && mult < 10)) {
+    corrupt(file, "implausible counters");
+  }
+  const std::uint64_t header_size = static_cast<std::uint64_t>(in.tellg());
+  std::uint64_t position = header_size + static_cast<std::uint64_t>(count) * size_per_element;
+  if (position > file_size) corrupt(file, "truncated element data");
+  const std::uint64_t links_per_element = max_m * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
+  in.seekg(static_cast<std::streamoff>(position));
+  for (std::size_t i = 0; i < count; ++i) {
+    unsigned int list_size = 0;
+    if (!read_pod(in, list_size)) corrupt(file, "truncated link lists");
+    position += sizeof(list_size);
+    if (list_size % links_per_element != 0 || list_size / links_per_element > static_cast<std::uint64_t>(max_level)) {
+      corrupt(file, "bad link list size at element " + std::to_string(i));
+    }
+    position += list_size;
+    if (position > file_size) corrupt(file, "truncated link lists");
+    in.seekg(static_cast<std::streamoff>(position));
+  }
+  if (position != file_size) corrupt(file, "trailing bytes");
+}
+
+}  // namespace
+
+std::unique_ptr<HnswIndex> HnswIndex::load(const std::filesystem::path& file, Space space, int dimension, int m,
+                                           std::size_t capacity) {
+  validate_hnswlib_file(file, dimension, m);
+  auto impl = std::make_unique<Impl>(space, dimension);
+  try {
+    impl->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl->space.get());
+    // hnswlib 0.6.2 leaves num_deleted_ uninitialised in this path and counts onto it.
+    impl->graph->num_deleted_ = 0;
+    impl->graph->loadIndex(file.string(), impl->space.get(), capacity);
+  } catch (const std::exception& e) {
+    corrupt(file, e.what());
+  }
+  auto& g = *impl->graph;
+  std::size_t deleted = 0;
+  for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+    if (g.isMarkedDeleted(static_cast<hnswlib::tableint>(i))) ++deleted;
+    // Links must stay inside the element range, or searches would read out of bounds.
+    for (int level = 0; level <= g.element_levels_[i]; ++level) {
+      auto* list = g.get_linklist_at_level(static_cast<hnswlib::tableint>(i), level);
+      auto n = g.getListCount(list);
+      if (n > (level == 0 ? g.maxM0_ : g.maxM_)) corrupt(file, "too many links");
+      auto* links = reinterpret_cast<hnswlib::tableint*>(list + 1);
+      for (std::size_t j = 0; j < n; ++j) {
+        if (links[j] >= g.cur_element_count) corrupt(file, "link out of range");
+      }
+    }
+  }
+  if (g.label_lookup_.size() != g.cur_element_count) corrupt(file, "duplicate labels");
+  g.num_deleted_ = deleted;
+  return std::unique_ptr<HnswIndex>(new HnswIndex(std::move(impl)));
+}
+
+void HnswIndex::reserve(std::size_t needed) {
+  auto& g = *impl_->graph;
+  if (needed <= g.max_elements_) return;
+  std::size_t capacity = std::max<std::size_t>(g.max_elements_, 16);
+  while (capacity < needed) capacity *= 2;
+  g.resizeIndex(capacity);
+}
+
+void HnswIndex::add(const float* vector, std::uint32_t label) {
+  reserve(static_cast<std::size_t>(impl_->graph->cur_element_count) + 1);
+  impl_->graph->addPoint(vector, label);
+}
+
+void HnswIndex::add_batch(std::span<const std::pair<const float*, std::uint32_t>> items, unsigned threads) {
+  reserve(static_cast<std::size_t>(impl_->graph->cur_element_count) + items.size());
+  if (threads <= 1 || items.size() < 64) {
+    for (const auto& [vector, label] : items) impl_->graph->addPoint(vector, label);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    try {
+      for (std::size_t i = next++; i < items.size(); i = next++) impl_->graph->addPoint(items[i].first, items[i].second);
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      failure = std::current_exception();
+      next = items.size();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+void HnswIndex::mark_deleted(std::uint32_t label) {
+  auto& g = *impl_->graph;
+  auto it = g.label_lookup_.find(label);
+  if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) return;
+  g.markDelete(label);
+}
+
+bool HnswIndex::contains_live(std::uint32_t label) const {
+  auto& g = *impl_->graph;
+  auto it = g.label_lookup_.find(label);
+  return it != g.label_lookup_.end() && !g.isMarkedDeleted(it->second);
+}
+
+std::vector<std::pair<float, std::uint32_t>> HnswIndex::search(const float* query, std::size_t k, std::size_t ef) const {
+  // searchKnn uses max(ef_, k) as its candidate list; asking for ef results avoids mutating ef_.
+  auto found = impl_->graph->searchKnn(query, std::max(k, ef));
+  std::vector<std::pair<float, std::uint32_t>> out(found.size());
+  for (std::size_t i = found.size(); i-- > 0;) {
+    out[i] = {found.top().first, static_cast<std::uint32_t>(found.top().second)};
+    found.pop();
+  }
+  if (out.size() > k) out.resize(k);
+  return out;
+}
+
+void HnswIndex::save(const std::filesystem::path& file) const {
+  impl_->graph->saveIndex(file.string());
+  // saveIndex does not report write errors (a full disk leaves a short file): read it back.
+  validate_hnswlib_file(file, impl_->dimension, static_cast<int>(impl_->graph->M_));
+}
+
+std::size_t HnswIndex::element_count() const { return impl_->graph->cur_element_count; }
+std::size_t HnswIndex::deleted_count() const { return impl_->graph->num_deleted_; }
+
+std::vector<std::uint32_t> HnswIndex::labels() const {
+  std::vector<std::uint32_t> out;
+  out.reserve(impl_->graph->label_lookup_.size());
+  for (const auto& [label, internal] : impl_->graph->label_lookup_) out.push_back(static_cast<std::uint32_t>(label));
+  return out;
+}
+
+}  // namespace lunadb::vector::detail

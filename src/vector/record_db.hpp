@@ -1,0 +1,62 @@
+#pragma once
+// The records database: the durable source of truth of the vector store (one SQLite file,
+// WAL journal, synchronous=FULL). The HNSW snapshot is rebuilt from it when needed.
+//
+// Thread-safety: none; the store's db mutex serialises every call.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lunadb/vector.hpp"
+#include "sql/driver.hpp"
+
+namespace lunadb::vector::detail {
+
+struct StoredRecord {
+  std::string id;
+  std::int64_t seq = 0;        // sequence number of the last change
+  std::int64_t added_seq = 0;  // sequence number of the first add: the get() order
+  std::vector<float> embedding;
+  std::optional<std::string> document;
+  Json metadata;
+  bool reindex = true;  // not stored: false when only the document or metadata changed
+};
+
+struct StoredCollection {
+  std::int64_t id = 0;
+  CollectionConfig config;
+};
+
+constexpr const char* kRecordsFileName = "lunadb-vectors.sqlite3";
+
+class RecordDb {
+ public:
+  // Opens or creates the file. Error(corrupt) naming the file when it is damaged or not ours.
+  explicit RecordDb(const std::filesystem::path& file);
+  const std::filesystem::path& file() const { return file_; }
+
+  std::int64_t last_seq() const { return last_seq_; }
+  std::vector<StoredCollection> collections();
+  std::int64_t create_collection(const CollectionConfig& config);
+  void delete_collection(std::int64_t collection_id);
+  void load_records(std::int64_t collection_id, int dimension, const std::function<void(StoredRecord&&)>& sink);
+
+  // One transaction: writes `puts` (whole rows) and deletes `deletes`, then records `new_last_seq`.
+  void write(std::int64_t collection_id, const std::vector<const StoredRecord*>& puts,
+             const std::vector<std::string>& deletes, std::int64_t new_last_seq);
+
+ private:
+  [[noreturn]] void rethrow_damaged(const std::exception& e, const std::string& during) const;
+  void set_last_seq(std::int64_t seq);
+
+  std::filesystem::path file_;
+  std::unique_ptr<sql::Connection> connection_;
+  std::int64_t last_seq_ = 0;
+};
+
+}  // namespace lunadb::vector::detail

@@ -1,0 +1,71 @@
+#pragma once
+// One fresh, empty database per test with schema v1 created straight from luna_schema() (not by
+// the migration engine) and the personality_state row inserted.
+//
+// The suites are parameterised over backends: each StoreBackend knows how to produce the URL of a
+// fresh empty database. Only SQLite is listed today; server backends add an entry here.
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lunadb/config.hpp"
+#include "lunadb/error.hpp"
+#include "lunadb/store.hpp"
+#include "sql/pool.hpp"
+#include "support/temp_dir.hpp"
+
+namespace lunadb::store_test {
+
+struct StoreBackend {
+  std::string name;
+  // A fresh empty database for one test; may use `scratch` for files.
+  std::function<DbUrl(const test::TempDir& scratch)> fresh_database;
+};
+
+std::vector<StoreBackend> store_backends();
+
+// Settings pointing at `url`, as the CLI would build them.
+Settings settings_for(const DbUrl& url);
+
+// Creates the schema through a connection of `source`.
+void create_schema(sql::ConnectionSource& source);
+
+class StoreTest : public ::testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  store::Store& db() { return *store_; }
+  // A raw connection, for checks the store API does not offer.
+  sql::Lease raw() { return source_->acquire(); }
+  // `where` is SQL; write identifiers in it with q().
+  std::int64_t count_rows(const std::string& table, const std::string& where = "");
+  std::string q(std::string_view identifier) const;
+
+  test::TempDir scratch_{"lunadb-store"};
+  DbUrl url_;
+  Settings settings_;
+  std::unique_ptr<sql::ConnectionSource> source_;
+  std::optional<store::Store> store_;
+};
+
+std::string backend_name(const ::testing::TestParamInfo<StoreBackend>& info);
+
+// Runs `body` and returns the lunadb::Error it throws; fails the test if it throws nothing.
+template <typename Body>
+Error expect_error(Body&& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error;
+  }
+  ADD_FAILURE() << "expected a lunadb::Error";
+  return Error(ErrorKind::internal, "no error thrown");
+}
+
+}  // namespace lunadb::store_test

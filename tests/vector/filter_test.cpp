@@ -1,0 +1,186 @@
+// The where / where_document grammar: each operator, the edge rules, and a comparison against an
+// independent reference evaluator on random metadata.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "lunadb/error.hpp"
+#include "vector/filter.hpp"
+#include "vector_test_util.hpp"
+
+namespace lunadb::vector {
+namespace {
+
+using detail::Filter;
+
+bool where_matches(const Json& where, const Json& metadata) {
+  return Filter::compile(where, nullptr).matches(metadata, std::nullopt);
+}
+
+bool doc_matches(const Json& where_document, const std::optional<std::string>& document) {
+  return Filter::compile(nullptr, where_document).matches(nullptr, document);
+}
+
+void expect_invalid(const Json& where, const Json& where_document, const std::string& fragment) {
+  try {
+    Filter::compile(where, where_document);
+    ADD_FAILURE() << "accepted " << where.dump() << " / " << where_document.dump();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(VectorFilter, EqualityShorthandAndExplicit) {
+  Json m = {{"kind", "fact"}, {"n", 3}, {"ok", true}};
+  EXPECT_TRUE(where_matches({{"kind", "fact"}}, m));
+  EXPECT_FALSE(where_matches({{"kind", "episode"}}, m));
+  EXPECT_TRUE(where_matches({{"kind", {{"$eq", "fact"}}}}, m));
+  EXPECT_TRUE(where_matches({{"ok", true}}, m));
+  EXPECT_FALSE(where_matches({{"ok", 1}}, m)) << "bool is not an int";
+  EXPECT_FALSE(where_matches({{"missing", "x"}}, m));
+}
+
+TEST(VectorFilter, IntAndFloatCompareAcrossTypes) {
+  Json m = {{"n", 3}, {"x", 2.5}};
+  EXPECT_TRUE(where_matches({{"n", 3.0}}, m));
+  EXPECT_TRUE(where_matches({{"n", {{"$gt", 2.5}}}}, m));
+  EXPECT_TRUE(where_matches({{"x", {{"$lt", 3}}}}, m));
+  EXPECT_TRUE(where_matches({{"x", {{"$gte", 2.5}}}}, m));
+  EXPECT_FALSE(where_matches({{"x", {{"$lte", 2}}}}, m));
+  EXPECT_TRUE(where_matches({{"n", {{"$in", {1.0, 3.0}}}}}, m));
+}
+
+TEST(VectorFilter, NegationsMatchRecordsWithoutTheKey) {
+  Json without = {{"other", 1}};
+  EXPECT_TRUE(where_matches({{"kind", {{"$ne", "fact"}}}}, without));
+  EXPECT_TRUE(where_matches({{"kind", {{"$nin", {"fact", "x"}}}}}, without));
+  EXPECT_TRUE(where_matches({{"tags", {{"$not_contains", "a"}}}}, without));
+  EXPECT_TRUE(where_matches({{"kind", {{"$ne", "fact"}}}}, nullptr));
+  EXPECT_FALSE(where_matches({{"kind", {{"$gt", 1}}}}, without)) << "comparisons need the key";
+  EXPECT_FALSE(where_matches({{"kind", {{"$in", {"fact"}}}}}, without));
+}
+
+TEST(VectorFilter, ContainsOnListValues) {
+  Json m = {{"tags", {"a", "b"}}, {"nums", {1, 2}}, {"name", "abc"}};
+  EXPECT_TRUE(where_matches({{"tags", {{"$contains", "a"}}}}, m));
+  EXPECT_FALSE(where_matches({{"tags", {{"$contains", "c"}}}}, m));
+  EXPECT_TRUE(where_matches({{"nums", {{"$contains", 2.0}}}}, m));
+  EXPECT_FALSE(where_matches({{"name", {{"$contains", "a"}}}}, m)) << "$contains applies to lists only";
+  EXPECT_TRUE(where_matches({{"tags", {{"$not_contains", "c"}}}}, m));
+  EXPECT_FALSE(where_matches({{"tags", {{"$not_contains", "b"}}}}, m));
+}
+
+TEST(VectorFilter, LogicalOperators) {
+  Json m = {{"a", 1}, {"b", "x"}};
+  EXPECT_TRUE(where_matches({{"$and", {{{"a", 1}}, {{"b", "x"}}}}}, m));
+  EXPECT_FALSE(where_matches({{"$and", {{{"a", 1}}, {{"b", "y"}}}}}, m));
+  EXPECT_TRUE(where_matches({{"$or", {{{"a", 2}}, {{"b", "x"}}}}}, m));
+  EXPECT_FALSE(where_matches({{"$or", {{{"a", 2}}, {{"b", "y"}}}}}, m));
+  EXPECT_TRUE(where_matches({{"$or", {{{"$and", {{{"a", 1}}, {{"b", "x"}}}}}, {{"a", 5}}}}}, m));
+}
+
+TEST(VectorFilter, WhereDocument) {
+  EXPECT_TRUE(doc_matches({{"$contains", "cof"}}, "I like coffee"));
+  EXPECT_FALSE(doc_matches({{"$contains", "Coffee"}}, "I like coffee")) << "case-sensitive";
+  EXPECT_FALSE(doc_matches({{"$contains", "x"}}, std::nullopt));
+  EXPECT_TRUE(doc_matches({{"$not_contains", "x"}}, std::nullopt));
+  EXPECT_TRUE(doc_matches({{"$regex", "^I .*ee$"}}, "I like coffee"));
+  EXPECT_FALSE(doc_matches({{"$not_regex", "c.f"}}, "I like coffee"));
+  EXPECT_TRUE(doc_matches({{"$and", {{{"$contains", "like"}}, {{"$not_contains", "tea"}}}}}, "I like coffee"));
+}
+
+TEST(VectorFilter, MalformedFiltersAreRejectedClearly) {
+  expect_invalid({{"a", {{"$foo", 1}}}}, nullptr, "unknown operator '$foo'");
+  expect_invalid({{"$nor", {1}}}, nullptr, "unknown operator '$nor'");
+  expect_invalid({{"a", 1}, {"b", 2}}, nullptr, "exactly one key");
+  expect_invalid({{"a", {{"$gt", "x"}}}}, nullptr, "expects a number");
+  expect_invalid({{"a", {{"$in", Json::array()}}}}, nullptr, "non-empty list");
+  expect_invalid({{"a", {{"$in", {1, "x"}}}}}, nullptr, "one type");
+  expect_invalid({{"a", {{"$eq", 1}, {"$ne", 2}}}}, nullptr, "exactly one operator");
+  expect_invalid({{"$and", Json::array()}}, nullptr, "non-empty list");
+  expect_invalid({{"$and", {{{"a", {{"$bad", 1}}}}}}}, nullptr, "where.$and[0]");
+  expect_invalid(Json::array({1}), nullptr, "expected an object");
+  expect_invalid({{"a", {1, 2}}}, nullptr, "exactly one operator");
+  expect_invalid(nullptr, {{"$contains", ""}}, "non-empty string");
+  expect_invalid(nullptr, {{"$like", "x"}}, "unknown operator '$like'");
+  expect_invalid(nullptr, {{"$regex", "("}}, "invalid regular expression");
+}
+
+TEST(VectorFilter, MetadataValidation) {
+  EXPECT_NO_THROW(detail::validate_metadata({{"a", 1}, {"b", 2.5}, {"c", "x"}, {"d", true}, {"e", {1, 2}}}, false, "r"));
+  EXPECT_THROW(detail::validate_metadata({{"e", {1, "x"}}}, false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"e", Json::array()}}, false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"e", {{"nested", 1}}}}, false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"$k", 1}}, false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"k", nullptr}}, false, "r"), Error);
+  EXPECT_NO_THROW(detail::validate_metadata({{"k", nullptr}}, true, "r"));
+  EXPECT_THROW(detail::validate_metadata(Json::array({1}), false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"k", std::string("\xff")}}, false, "r"), Error);
+  EXPECT_THROW(detail::validate_metadata({{"k", std::nan("")}}, false, "r"), Error);
+  Json merged = detail::merge_metadata({{"a", 1}, {"b", 2}}, {{"b", nullptr}, {"c", 3}});
+  EXPECT_EQ(merged, Json({{"a", 1}, {"c", 3}}));
+  EXPECT_TRUE(detail::merge_metadata({{"a", 1}}, {{"a", nullptr}}).is_null());
+}
+
+TEST(VectorFilter, AgreesWithReferenceEvaluatorOnRandomMetadata) {
+  std::mt19937 rng(1234);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> keys = {"a", "b", "c", "tags"};
+  auto random_value = [&](const std::string& key) -> Json {
+    if (key == "tags") {
+      Json list = Json::array();
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(std::string(1, char('p' + pick(4))));
+      return list;
+    }
+    switch (pick(4)) {
+      case 0: return pick(5);
+      case 1: return pick(5) + 0.5 * pick(2);
+      case 2: return std::string(1, char('p' + pick(4)));
+      default: return pick(2) == 1;
+    }
+  };
+  std::vector<Json> records;
+  for (int i = 0; i < 200; ++i) {
+    Json m = Json::object();
+    for (const auto& k : keys) if (pick(3) != 0) m[k] = random_value(k);
+    records.push_back(m.empty() ? Json() : m);
+  }
+  std::function<Json(int)> random_where = [&](int depth) -> Json {
+    if (depth < 2 && pick(4) == 0) {
+      Json children = Json::array();
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) children.push_back(random_where(depth + 1));
+      return {{pick(2) ? "$and" : "$or", children}};
+    }
+    std::string key = keys[static_cast<std::size_t>(pick(3))];
+    static const char* ops[] = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$not_contains"};
+    std::string op = ops[pick(10)];
+    if (op == "$contains" || op == "$not_contains") return {{"tags", {{op, std::string(1, char('p' + pick(4)))}}}};
+    if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") return {{key, {{op, pick(2) ? Json(pick(5)) : Json(pick(5) + 0.5)}}}};
+    if (op == "$in" || op == "$nin") {
+      Json list = Json::array();
+      bool strings = pick(2);
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(strings ? Json(std::string(1, char('p' + pick(4)))) : Json(pick(5)));
+      return {{key, {{op, list}}}};
+    }
+    Json value = random_value(key);
+    return pick(2) ? Json{{key, value}} : Json{{key, {{op, value}}}};
+  };
+  int checked = 0, matched = 0;
+  for (int round = 0; round < 300; ++round) {
+    Json where = random_where(0);
+    Filter f = Filter::compile(where, nullptr);
+    for (const auto& m : records) {
+      bool expected = testing::reference_where(where, m);
+      ASSERT_EQ(f.matches(m, std::nullopt), expected) << where.dump() << " on " << m.dump();
+      ++checked;
+      matched += expected;
+    }
+  }
+  EXPECT_GT(matched, checked / 10) << "the random filters should match a fair share";
+  EXPECT_LT(matched, checked * 9 / 10);
+}
+
+}  // namespace
+}  // namespace lunadb::vector
