@@ -101,7 +101,7 @@ Answer HttpEmbedder::post(HttpSession& session, const std::string& path, const n
                                       seconds_text(timeout_s_) + "). " + info_.unreachable_hint);
     case Transport::timeout:
       fail(ErrorKind::connection, where() + " did not answer " + path + " within " + seconds_text(timeout_s_) +
-                                      tries + " (EMBED_TIMEOUT); raise EMBED_TIMEOUT if the server is slow, "
+                                      " (EMBED_TIMEOUT)" + tries + "; raise EMBED_TIMEOUT if the server is slow, "
                                       "for example while it loads the model, or lower EMBED_BATCH_SIZE");
     case Transport::broken:
       fail(ErrorKind::connection, "the connection to " + where() + " broke" + tries + ": " +
@@ -194,7 +194,7 @@ std::vector<std::vector<float>> HttpEmbedder::embed(const std::vector<std::strin
     const std::size_t count = std::min(batch_size_, texts.size() - first);
     auto batch = embed_batch(session, texts, first, count);
     if (batch.size() != count) {
-      fail(ErrorKind::embedding, where() + " returned " + std::to_string(batch.size()) + " vectors for " +
+      fail(ErrorKind::embedding, where() + " returned " + std::to_string(batch.size()) + " vector(s) for " +
                                      std::to_string(count) + " texts (inputs " + std::to_string(first) + " to " +
                                      std::to_string(first + count - 1) + "); expected one per text");
     }

@@ -35,7 +35,7 @@ class OpenAiEmbedder final : public HttpEmbedder {
     }
     const auto& data = body["data"];
     if (data.size() != count) {
-      fail(ErrorKind::embedding, where() + " returned " + std::to_string(data.size()) + " vectors for " +
+      fail(ErrorKind::embedding, where() + " returned " + std::to_string(data.size()) + " vector(s) for " +
                                      std::to_string(count) + " texts (inputs " + std::to_string(first) + " to " +
                                      std::to_string(first + count - 1) + "); expected one per text");
     }

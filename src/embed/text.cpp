@@ -68,9 +68,7 @@ std::string redact(std::string text, const std::string& secret) {
   for (auto at = text.find("Bearer "); at != std::string::npos; at = text.find("Bearer ", at)) {
     const std::size_t token_start = at + 7;
     std::size_t token_end = token_start;
-    while (token_end < text.size() && text[token_end] != ' ' && text[token_end] != '"' &&
-           text[token_end] != '\'' && text[token_end] != ',' && text[token_end] != '\n' &&
-           text[token_end] != '\r' && text[token_end] != '\t') {
+    while (token_end < text.size() && std::string_view(" \"',;\n\r\t").find(text[token_end]) == std::string_view::npos) {
       ++token_end;
     }
     if (text.compare(token_start, token_end - token_start, "***") != 0) {

@@ -162,8 +162,7 @@ std::filesystem::path write_revision_file(const RevisionSet& set, const std::vec
   } else {
     note = "# Written by `lunadb revision`: add the operations by hand (docs/migrations.md).\n";
   }
-  auto header_end = text.find("\nupgrade:\n");
-  text.insert(header_end + 1, "\n" + note);
+  text.insert(text.find("\nupgrade:\n") + 1, note + "\n");
 
   std::filesystem::create_directories(out_dir);
   auto path = out_dir / (revision.id + "_" + slugify(revision.message) + ".rev");

@@ -761,13 +761,20 @@ bool MssqlDialect::table_exists(Connection& connection, std::string_view table) 
   return found;
 }
 
-void MssqlDialect::acquire_migration_lock(Connection& connection, double timeout_s) const {
+std::string MssqlDialect::acquire_lock_sql(double timeout_s) {
   auto timeout_ms = static_cast<std::int64_t>(std::max(0.0, timeout_s) * 1000);
   // Owned by the session, so the lock outlives the revision transactions it serialises.
-  auto statement = connection.prepare(
-      "DECLARE @result INT; EXEC @result = sp_getapplock @Resource = " + nstring(migration_lock_resource) +
-      ", @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = " + std::to_string(timeout_ms) +
-      "; SELECT @result");
+  return "DECLARE @result INT; EXEC @result = sp_getapplock @Resource = " + nstring(migration_lock_resource) +
+         ", @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = " + std::to_string(timeout_ms) +
+         "; SELECT @result";
+}
+
+std::string MssqlDialect::release_lock_sql() {
+  return "EXEC sp_releaseapplock @Resource = " + nstring(migration_lock_resource) + ", @LockOwner = 'Session'";
+}
+
+void MssqlDialect::acquire_migration_lock(Connection& connection, double timeout_s) const {
+  auto statement = connection.prepare(acquire_lock_sql(timeout_s));
   std::int64_t result = -999;
   if (statement->step()) result = statement->get_int64(0);
   statement->reset();
@@ -781,8 +788,7 @@ void MssqlDialect::acquire_migration_lock(Connection& connection, double timeout
 
 void MssqlDialect::release_migration_lock(Connection& connection) const noexcept {
   try {
-    connection.execute("EXEC sp_releaseapplock @Resource = " + nstring(migration_lock_resource) +
-                       ", @LockOwner = 'Session'");
+    connection.execute(release_lock_sql());
   } catch (...) {
     // The lock dies with the session anyway; a failed release must not hide the migration's outcome.
   }

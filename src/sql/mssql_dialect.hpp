@@ -66,6 +66,9 @@ class MssqlDialect final : public Dialect {
   schema::OnDelete effective_on_delete(const schema::Table& table, const schema::ForeignKey& fk) const;
   static std::string default_constraint_name(std::string_view table, std::string_view column);
   static std::string json_check_name(std::string_view table, std::string_view column);
+  // The batches acquire/release_migration_lock run (the first returns sp_getapplock's status).
+  static std::string acquire_lock_sql(double timeout_s);
+  static std::string release_lock_sql();
   // The resource name sp_getapplock locks for migrations.
   static constexpr std::string_view migration_lock_resource = "lunadb_migrate";
   // SQL Server limits: 2100 parameters per statement, 1000 rows per VALUES list.

@@ -162,6 +162,10 @@ class OdbcConnectionImpl final : public OdbcConnection {
     // SQL Server cannot type a NULL parameter from a varchar NULL into varbinary; asking the server
     // for the parameter types (SQLDescribeParam) is how its drivers get it right.
     describe_null_parameters_ = dbms_name_.find("SQL Server") != std::string::npos;
+    // MariaDB Connector/ODBC 3.1 miscounts UTF-16 lengths for some scripts (Hebrew, Latin-1
+    // symbols: parameters gain a NUL, results lose characters) while its UTF-8 path is exact, so
+    // with it text goes as UTF-8 (SQL_C_CHAR) and the W API is used for SQL text only.
+    utf8_text_ = driver_name_.find("maodbc") != std::string::npos || driver_name_.find("myodbc") != std::string::npos;
     detect_param_arrays();
   }
 
@@ -241,6 +245,7 @@ class OdbcConnectionImpl final : public OdbcConnection {
   // ---- for statements ----
   SQLHDBC dbc() const { return dbc_.get(); }
   bool describe_null_parameters() const { return describe_null_parameters_; }
+  bool utf8_text() const { return utf8_text_; }
   bool row_counts_per_parameter_set() const { return row_counts_per_set_; }
   void count_array_batch() { ++array_batches_; }
 
@@ -391,6 +396,7 @@ class OdbcConnectionImpl final : public OdbcConnection {
   bool usable_ = true;
   bool in_transaction_ = false;
   bool describe_null_parameters_ = false;
+  bool utf8_text_ = false;
   bool param_arrays_supported_ = false;
   bool param_arrays_ = false;
   bool row_counts_per_set_ = false;
@@ -472,7 +478,8 @@ class OdbcStatementImpl final : public Statement {
     ParameterBuffer& buffer = buffers_[slot];
     if (const auto* text = std::get_if<std::string>(&value)) {
       // Converted now so invalid UTF-8 is reported at bind time, naming the parameter.
-      buffer.text = utf8_to_utf16(*text, "text bound to parameter " + std::to_string(index));
+      std::u16string wide_text = utf8_to_utf16(*text, "text bound to parameter " + std::to_string(index));
+      if (!connection_.utf8_text()) buffer.text = std::move(wide_text);
     }
     parameters_[slot] = value;
     bound_[slot] = true;
@@ -665,17 +672,26 @@ class OdbcStatementImpl final : public Statement {
           c_type = SQL_C_DOUBLE, sql_type = SQL_DOUBLE, size = 15, data = &b.real, b.indicator = 0;
           break;
         case 4:
-          c_type = SQL_C_WCHAR, sql_type = SQL_WVARCHAR;
-          size = b.text.size() <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
-          data = b.text.data();
-          b.indicator = static_cast<SQLLEN>(b.text.size() * sizeof(char16_t));
+          if (connection_.utf8_text()) {
+            const std::string& text = std::get<std::string>(v);
+            c_type = SQL_C_CHAR, sql_type = SQL_VARCHAR;
+            size = text.size() <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
+            data = const_cast<char*>(text.c_str());
+            b.indicator = static_cast<SQLLEN>(text.size());
+          } else {
+            c_type = SQL_C_WCHAR, sql_type = SQL_WVARCHAR;
+            size = b.text.size() <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
+            data = b.text.data();
+            b.indicator = static_cast<SQLLEN>(b.text.size() * sizeof(char16_t));
+          }
           length = b.indicator;
           break;
         case 5: {
           b.bytes = std::get<Blob>(v).bytes;
           c_type = SQL_C_BINARY, sql_type = SQL_VARBINARY;
           size = b.bytes.size() <= kMaxShortBinaryBytes ? kMaxShortBinaryBytes : 0;
-          data = b.bytes.data();
+          // Some drivers read a null data pointer as NULL even with length 0: point at something.
+          data = b.bytes.empty() ? static_cast<SQLPOINTER>(&b.bit) : b.bytes.data();
           b.indicator = static_cast<SQLLEN>(b.bytes.size());
           length = b.indicator;
           break;
@@ -806,7 +822,11 @@ class OdbcStatementImpl final : public Statement {
           if (auto bytes = read_binary(number)) out = Blob{std::move(*bytes)};
           break;
         case Fetch::text:
-          if (auto text = read_text(number)) out = utf16_to_utf8(*text);
+          if (connection_.utf8_text()) {
+            if (auto text = read_chars<char>(number, SQL_C_CHAR, narrow_chunk_)) out = std::move(*text);
+          } else if (auto text = read_chars<char16_t>(number, SQL_C_WCHAR, chunk_)) {
+            out = utf16_to_utf8(*text);
+          }
           break;
       }
     }
@@ -814,38 +834,38 @@ class OdbcStatementImpl final : public Statement {
 
   // Streams a (possibly huge) text value. The first chunk is small; once the driver says how much
   // remains, the rest is read in one call straight into the result, sized exactly.
-  std::optional<std::u16string> read_text(SQLUSMALLINT number) {
-    if (chunk_.size() < kChunkUnits) chunk_.resize(kChunkUnits);
-    std::u16string out;
-    char16_t* target = chunk_.data();
-    std::size_t target_units = chunk_.size();
+  template <typename Char>
+  std::optional<std::basic_string<Char>> read_chars(SQLUSMALLINT number, SQLSMALLINT c_type, std::vector<Char>& chunk) {
+    if (chunk.size() < kChunkUnits) chunk.resize(kChunkUnits);
+    std::basic_string<Char> out;
+    Char* target = chunk.data();
+    std::size_t target_units = chunk.size();
     while (true) {
       SQLLEN indicator = 0;
-      SQLRETURN rc = SQLGetData(statement_.get(), number, SQL_C_WCHAR, target,
-                                static_cast<SQLLEN>(target_units * sizeof(char16_t)), &indicator);
+      SQLRETURN rc = SQLGetData(statement_.get(), number, c_type, target, static_cast<SQLLEN>(target_units * sizeof(Char)),
+                                &indicator);
       if (rc == SQL_NO_DATA) break;
       check(rc, "reading a text column of");
       if (indicator == SQL_NULL_DATA) return std::nullopt;
       const std::size_t capacity = target_units - 1;  // one unit for the terminator
-      const bool truncated =
-          rc == SQL_SUCCESS_WITH_INFO &&
-          (indicator == SQL_NO_TOTAL || static_cast<std::size_t>(indicator) / sizeof(char16_t) > capacity);
-      std::size_t got = truncated ? capacity : static_cast<std::size_t>(indicator) / sizeof(char16_t);
-      if (target == chunk_.data()) {
-        out.append(chunk_.data(), got);
+      const bool truncated = rc == SQL_SUCCESS_WITH_INFO &&
+                             (indicator == SQL_NO_TOTAL || static_cast<std::size_t>(indicator) / sizeof(Char) > capacity);
+      std::size_t got = truncated ? capacity : static_cast<std::size_t>(indicator) / sizeof(Char);
+      if (target == chunk.data()) {
+        out.append(chunk.data(), got);
       } else {
         out.resize(out.size() - target_units + got);  // `target` was the tail of `out`
       }
       if (!truncated) break;
       if (indicator != SQL_NO_TOTAL) {
-        std::size_t remaining = static_cast<std::size_t>(indicator) / sizeof(char16_t) - got;
+        std::size_t remaining = static_cast<std::size_t>(indicator) / sizeof(Char) - got;
         std::size_t start = out.size();
         target_units = remaining + 1;
         out.resize(start + target_units);
         target = out.data() + start;
       } else {
-        target = chunk_.data();
-        target_units = chunk_.size();
+        target = chunk.data();
+        target_units = chunk.size();
       }
     }
     return out;
@@ -905,6 +925,7 @@ class OdbcStatementImpl final : public Statement {
   std::vector<ColumnInfo> columns_;
   std::vector<Value> row_;
   std::vector<char16_t> chunk_;
+  std::vector<char> narrow_chunk_;
   std::int64_t affected_ = 0;
 };
 
@@ -945,6 +966,7 @@ std::int64_t OdbcStatementImpl::execute_with_arrays(std::span<const std::vector<
   std::vector<ArrayColumn> columns(parameters_.size());
   std::size_t total_bytes = 0;
   std::vector<std::vector<std::u16string>> texts(parameters_.size());
+  const bool utf8 = connection_.utf8_text();
   for (std::size_t p = 0; p < parameters_.size(); ++p) {
     ArrayColumn& column = columns[p];
     for (const auto& row : rows) {
@@ -965,12 +987,13 @@ std::int64_t OdbcStatementImpl::execute_with_arrays(std::span<const std::vector<
           if (const auto* s = std::get_if<std::string>(&rows[r][p])) {
             texts[p].push_back(utf8_to_utf16(*s, "text in row " + std::to_string(r + 1) + ", parameter " +
                                                        std::to_string(p + 1) + " of a batch"));
+            longest = std::max(longest, utf8 ? s->size() : texts[p].back().size());
+            if (utf8) texts[p].back().clear();
           } else {
             texts[p].emplace_back();
           }
-          longest = std::max(longest, texts[p].back().size());
         }
-        column.width = (longest + 1) * sizeof(char16_t);
+        column.width = (longest + 1) * (utf8 ? 1 : sizeof(char16_t));
         break;
       }
       case 5: {
@@ -1014,9 +1037,15 @@ std::int64_t OdbcStatementImpl::execute_with_arrays(std::span<const std::vector<
           break;
         }
         case 4: {
-          const std::u16string& text = texts[p][r];
-          std::memcpy(slot, text.data(), text.size() * sizeof(char16_t));
-          indicator = static_cast<SQLLEN>(text.size() * sizeof(char16_t));
+          if (utf8) {
+            const std::string& text = std::get<std::string>(v);
+            std::memcpy(slot, text.data(), text.size());
+            indicator = static_cast<SQLLEN>(text.size());
+          } else {
+            const std::u16string& text = texts[p][r];
+            std::memcpy(slot, text.data(), text.size() * sizeof(char16_t));
+            indicator = static_cast<SQLLEN>(text.size() * sizeof(char16_t));
+          }
           break;
         }
         case 5: {
@@ -1068,8 +1097,13 @@ std::int64_t OdbcStatementImpl::execute_with_arrays(std::span<const std::vector<
       case 2: c_type = SQL_C_SBIGINT, sql_type = SQL_BIGINT, size = 19; break;
       case 3: c_type = SQL_C_DOUBLE, sql_type = SQL_DOUBLE, size = 15; break;
       case 4:
-        c_type = SQL_C_WCHAR, sql_type = SQL_WVARCHAR;
-        size = column.width / sizeof(char16_t) - 1 <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
+        if (utf8) {
+          c_type = SQL_C_CHAR, sql_type = SQL_VARCHAR;
+          size = column.width - 1 <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
+        } else {
+          c_type = SQL_C_WCHAR, sql_type = SQL_WVARCHAR;
+          size = column.width / sizeof(char16_t) - 1 <= kMaxShortTextUnits ? kMaxShortTextUnits : 0;
+        }
         break;
       case 5:
         c_type = SQL_C_BINARY, sql_type = SQL_VARBINARY;

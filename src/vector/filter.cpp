@@ -18,30 +18,37 @@ namespace {
 
 bool is_scalar(const Json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
 
-// int and float compare across types, as ChromaDB checks both typed columns.
-bool scalar_equal(const Json& a, const Json& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_number_float() || b.is_number_float()) return a.get<double>() == b.get<double>();
-    if (a.is_number_unsigned() || b.is_number_unsigned()) {
-      // Unsigned only appears above INT64_MAX (validation rejects it in metadata).
-      return a.is_number_unsigned() && b.is_number_unsigned() && a.get<std::uint64_t>() == b.get<std::uint64_t>();
-    }
-    return a.get<std::int64_t>() == b.get<std::int64_t>();
+// nlohmann parses non-negative integers as unsigned and C++ code builds signed ones: both are
+// "int" to users. False for floats and for unsigned values beyond int64 (rejected in metadata).
+bool as_int64(const Json& v, std::int64_t& out) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    out = static_cast<std::int64_t>(u);
+    return true;
   }
-  if (a.is_boolean() && b.is_boolean()) return a.get<bool>() == b.get<bool>();
-  if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() == b.get_ref<const std::string&>();
+  if (v.is_number_integer()) {
+    out = v.get<std::int64_t>();
+    return true;
+  }
   return false;
 }
 
-// -1, 0, 1 for numbers; nullopt when either side is not a number.
+// -1, 0, 1 for numbers (int and float compare across types, as ChromaDB checks both typed
+// columns); nullopt when either side is not a number.
 std::optional<int> numeric_compare(const Json& a, const Json& b) {
   if (!a.is_number() || !b.is_number()) return std::nullopt;
-  if (a.is_number_integer() && b.is_number_integer() && !a.is_number_unsigned() && !b.is_number_unsigned()) {
-    auto x = a.get<std::int64_t>(), y = b.get<std::int64_t>();
-    return x < y ? -1 : (x > y ? 1 : 0);
-  }
-  double x = a.get<double>(), y = b.get<double>();
-  return x < y ? -1 : (x > y ? 1 : 0);
+  std::int64_t x = 0, y = 0;
+  if (as_int64(a, x) && as_int64(b, y)) return x < y ? -1 : (x > y ? 1 : 0);
+  double dx = a.get<double>(), dy = b.get<double>();
+  return dx < dy ? -1 : (dx > dy ? 1 : 0);
+}
+
+bool scalar_equal(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) return numeric_compare(a, b) == 0;
+  if (a.is_boolean() && b.is_boolean()) return a.get<bool>() == b.get<bool>();
+  if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() == b.get_ref<const std::string&>();
+  return false;
 }
 
 enum class Op { eq, ne, gt, gte, lt, lte, in, nin, contains, not_contains };

@@ -11,6 +11,9 @@ namespace lunadb::test {
 namespace {
 
 constexpr int thread_count = 6;
+// One server worker (see FakeEmbeddingServer): the clients still run concurrently; the server
+// takes their connections one at a time.
+constexpr std::size_t server_workers = 1;
 constexpr int calls_per_thread = 5;
 
 // Each thread embeds its own texts and checks it got its own vectors back; any failure is
@@ -33,7 +36,7 @@ void run_concurrently(Embedder& embedder, const std::string& model, std::atomic<
 }
 
 TEST(EmbedConcurrency, SharedOllamaEmbedderFromManyThreads) {
-  FakeEmbeddingServer server;
+  FakeEmbeddingServer server(server_workers);
   server.set_delay(std::chrono::milliseconds(5));
   auto settings = ollama_settings(server);
   settings.embed_batch_size = 2;
@@ -49,7 +52,7 @@ TEST(EmbedConcurrency, SharedOllamaEmbedderFromManyThreads) {
 }
 
 TEST(EmbedConcurrency, SharedOpenAiEmbedderWithRetriesFromManyThreads) {
-  FakeEmbeddingServer server;
+  FakeEmbeddingServer server(server_workers);
   for (int i = 0; i < thread_count; ++i) server.enqueue({503, R"({"error":{"message":"warming up"}})"});
   auto settings = openai_settings(server, "sk-concurrent");
   settings.embed_max_retries = thread_count;  // every thread may meet every 503
@@ -64,7 +67,7 @@ TEST(EmbedConcurrency, SharedOpenAiEmbedderWithRetriesFromManyThreads) {
 }
 
 TEST(EmbedConcurrency, LegacyFallbackDiscoveredByManyThreadsAtOnce) {
-  FakeEmbeddingServer server;
+  FakeEmbeddingServer server(server_workers);
   server.set_legacy_ollama(true);
   auto embedder = make_embedder(ollama_settings(server), fast_retries());
   std::atomic<int> failures{0};

@@ -58,6 +58,7 @@ TEST(EmbedText, RedactRemovesKeyAndBearerTokens) {
   EXPECT_EQ(detail::redact("key sk-1 and sk-1 again", "sk-1"), "key *** and *** again");
   EXPECT_EQ(detail::redact("got 'Bearer other-token' here", ""), "got 'Bearer ***' here");
   EXPECT_EQ(detail::redact("Bearer sk-1", "sk-1"), "Bearer ***");
+  EXPECT_EQ(detail::redact("sent Bearer tok; check it", ""), "sent Bearer ***; check it");
   EXPECT_EQ(detail::redact("nothing secret", "sk-1"), "nothing secret");
 }
 

@@ -70,8 +70,8 @@ TEST(EmbedOpenAi, RejectedKeyIsReportedWithoutTheKey) {
   const auto message = error_message(ErrorKind::connection, [&] { embedder->embed({"a"}); });
 
   EXPECT_THAT(message, HasSubstr("401"));
-  EXPECT_THAT(message, HasSubstr("OPENAI_API_KEY"));
-  EXPECT_THAT(message, HasSubstr("Incorrect API key"));  // the server's own words survive
+  EXPECT_THAT(message, HasSubstr("; check OPENAI_API_KEY"));
+  EXPECT_THAT(message, HasSubstr("Incorrect API key provided: Bearer ***"));  // the server's words survive
   EXPECT_THAT(message, Not(HasSubstr(api_key)));
   EXPECT_THAT(message, Not(HasSubstr("SECRET")));
   EXPECT_EQ(server.request_count(), 1u);  // a 4xx is not retried
@@ -139,7 +139,7 @@ TEST(EmbedOpenAi, WrongNumberOfVectorsIsRejected) {
   server.set_response_mutator([](nlohmann::json& answer, const nlohmann::json&) { answer["data"].erase(0); });
   auto embedder = make_embedder(openai_settings(server), fast_retries());
   const auto message = error_message(ErrorKind::embedding, [&] { embedder->embed({"a", "b", "c"}); });
-  EXPECT_THAT(message, HasSubstr("returned 2 vectors for 3 texts"));
+  EXPECT_THAT(message, HasSubstr("returned 2 vector(s) for 3 texts"));
 }
 
 TEST(EmbedOpenAi, AnswerWithoutDataIsRejected) {

@@ -19,7 +19,7 @@ TEST(EmbedResponse, TooFewVectorsIsRejected) {
   server.set_response_mutator([](nlohmann::json& answer, const nlohmann::json&) { answer["embeddings"].erase(2); });
   auto embedder = ollama_embedder(server);
   const auto message = error_message(ErrorKind::embedding, [&] { embedder->embed({"a", "b", "c"}); });
-  EXPECT_THAT(message, HasSubstr("returned 2 vectors for 3 texts"));
+  EXPECT_THAT(message, HasSubstr("returned 2 vector(s) for 3 texts"));
   EXPECT_THAT(message, HasSubstr("inputs 0 to 2"));
 }
 
@@ -32,7 +32,7 @@ TEST(EmbedResponse, TooManyVectorsIsRejected) {
   settings.embed_batch_size = 2;
   auto embedder = make_embedder(settings, fast_retries());
   const auto message = error_message(ErrorKind::embedding, [&] { embedder->embed({"a", "b", "c"}); });
-  EXPECT_THAT(message, HasSubstr("returned 3 vectors for 2 texts"));
+  EXPECT_THAT(message, HasSubstr("returned 3 vector(s) for 2 texts"));
 }
 
 TEST(EmbedResponse, InconsistentDimensionIsRejected) {

@@ -198,7 +198,10 @@ std::string long_unicode_text(std::size_t min_bytes) {
                                 "e\xCC\x81 (e + combining acute) ", "plain ascii text 0123456789 ", "𝄞 musical 𠜎 ext-B "};
   std::string out;
   std::size_t i = 0;
-  while (out.size() < min_bytes) out += pieces[i++ % std::size(pieces)] + std::to_string(i) + "\n";
+  while (out.size() < min_bytes) {
+    out += pieces[i % std::size(pieces)] + std::to_string(i) + "\n";
+    ++i;
+  }
   return out;
 }
 
@@ -340,7 +343,8 @@ TEST_P(OdbcLive, LongUnicodeTextAndBlobsAreStreamedIntact) {
 
 TEST_P(OdbcLive, ShortUnicodeRoundTrip) {
   create_types_table();
-  for (std::string text : {"😀", "עברית", "العربية", "中文字符", "ß∂ƒ©˙∆˚¬", std::string(4001, 'x') + "😀"}) {
+  for (const std::string& text : std::vector<std::string>{"😀", "עברית", "العربية", "中文字符", "ß∂ƒ©˙∆˚¬",
+                                                         std::string(4001, 'x') + "😀"}) {
     std::int64_t id = insert_row({Value{}, Value{}, Value{}, Value{text}, Value{}, Value{}, Value{}});
     EXPECT_EQ(select_row(id)->get_text(3), text);
   }
@@ -381,7 +385,9 @@ TEST_P(OdbcLive, BatchesUseParameterArrays) {
     check->bind(1, Value{i});
     ASSERT_TRUE(check->step());
     EXPECT_EQ(check->is_null(0), i % 7 == 0) << i;
-    if (i % 7 != 0) EXPECT_EQ(check->get_double(0), i * 0.5);
+    if (i % 7 != 0) {
+      EXPECT_EQ(check->get_double(0), i * 0.5);
+    }
     EXPECT_EQ(check->get_bool(1), i % 2 == 0);
     EXPECT_EQ(check->get_text(2), "ü-" + std::to_string(i) + (i % 50 == 0 ? std::string(300, 'z') : ""));
     EXPECT_EQ(check->get_timestamp(3), make_timestamp(2025, 1, 1, 0, 0, 0, static_cast<int>(i)));
@@ -500,7 +506,9 @@ TEST_P(OdbcLive, SyntaxErrorIsAUsageError) {
   } catch (const odbc::OdbcError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
     EXPECT_EQ(e.native_code().substr(0, 2), "42") << e.what();
-    if (!pg()) EXPECT_EQ(e.native_error(), 1064);
+    if (!pg()) {
+      EXPECT_EQ(e.native_error(), 1064);
+    }
     EXPECT_NE(std::string(e.what()).find("SELEC 1"), std::string::npos) << "the error names the statement";
     EXPECT_TRUE(e.connection_usable());
   }
@@ -662,7 +670,7 @@ TEST_P(OdbcLive, OpensThroughAPercentEncodedDbUrl) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, OdbcLive, ::testing::Values(Server::postgresql, Server::mariadb),
-                         [](const ::testing::TestParamInfo<Server>& info) { return server_name(info.param); });
+                         [](const ::testing::TestParamInfo<Server>& param) { return server_name(param.param); });
 
 }  // namespace
 }  // namespace lunadb::sql

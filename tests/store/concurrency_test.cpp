@@ -56,9 +56,9 @@ TEST_P(StoreConcurrency, EightThreadsInsertIntoOneConversation) {
   const auto conversation_id = db().conversations().add({}).id;
   std::vector<std::string> errors(kThreads);
   std::vector<std::string> writers;
+  for (int t = 0; t < kThreads; ++t) writers.push_back("thread" + std::to_string(t));
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    writers.push_back("thread" + std::to_string(t));
     threads.emplace_back([&, t] {
       try {
         write_messages(db(), conversation_id, writers[t], kSingles, kBatches, kBatchSize);

@@ -196,9 +196,10 @@ TEST_P(StoreConversations, AddManyCountsTheBatchAtomically) {
 TEST_P(StoreConversations, AddManyRollsBackEverythingOnAConstraintViolation) {
   auto conversation = db().conversations().add({});
   std::vector<Message> batch{message("user", "ok"), message("narrator", "bad role"), message("user", "ok too")};
-  auto error = expect_error([&] { db().messages().add_many(conversation.id, batch); });
+  auto error = expect_database_error([&] { db().messages().add_many(conversation.id, batch); });
   EXPECT_EQ(error.kind(), ErrorKind::constraint);
-  EXPECT_NE(dynamic_cast<const DatabaseError*>(&error), nullptr);
+  EXPECT_EQ(error.backend(), to_string(url_.backend));
+  EXPECT_FALSE(error.native_code().empty());
   EXPECT_EQ(count_rows("messages"), 0);
   EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 0);
 }

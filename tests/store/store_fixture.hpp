@@ -68,4 +68,19 @@ Error expect_error(Body&& body) {
   return Error(ErrorKind::internal, "no error thrown");
 }
 
+// The same for errors reported by the database itself (constraint violations).
+template <typename Body>
+DatabaseError expect_database_error(Body&& body) {
+  try {
+    body();
+  } catch (const DatabaseError& error) {
+    return error;
+  } catch (const Error& error) {
+    ADD_FAILURE() << "expected a lunadb::DatabaseError, got: " << error.what();
+    return DatabaseError(error.kind(), error.what(), {});
+  }
+  ADD_FAILURE() << "expected a lunadb::DatabaseError";
+  return DatabaseError(ErrorKind::internal, "no error thrown", {});
+}
+
 }  // namespace lunadb::store_test

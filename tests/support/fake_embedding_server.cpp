@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 
@@ -51,9 +53,9 @@ std::vector<float> FakeEmbeddingServer::vector_for(const std::string& model, con
   return vector;
 }
 
-FakeEmbeddingServer::FakeEmbeddingServer() : server_(std::make_unique<httplib::Server>()) {
-  // Keep-alive connections each hold a worker: leave room for concurrent clients.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(16); };
+FakeEmbeddingServer::FakeEmbeddingServer(std::size_t worker_threads) : server_(std::make_unique<httplib::Server>()) {
+  // A keep-alive connection holds its worker until the client closes it.
+  server_->new_task_queue = [worker_threads] { return new httplib::ThreadPool(std::max<std::size_t>(1, worker_threads)); };
   const auto handler = [this](const httplib::Request& http_request, httplib::Response& http_response) {
     RecordedRequest request;
     request.path = http_request.path;
@@ -71,9 +73,19 @@ FakeEmbeddingServer::FakeEmbeddingServer() : server_(std::make_unique<httplib::S
 
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("FakeEmbeddingServer: cannot bind 127.0.0.1");
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  auto listener_ended = std::make_shared<std::atomic<bool>>(false);
+  thread_ = std::thread([this, listener_ended] {
+    server_->listen_after_bind();
+    listener_ended->store(true);
+  });
   // stop() before the accept loop starts would be lost and the thread would never end.
-  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!server_->is_running()) {
+    if (listener_ended->load()) {
+      thread_.join();
+      throw std::runtime_error("FakeEmbeddingServer: the accept loop did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 FakeEmbeddingServer::~FakeEmbeddingServer() {

@@ -59,7 +59,10 @@ struct RecordedRequest {
 
 class FakeEmbeddingServer {
  public:
-  FakeEmbeddingServer();
+  // `worker_threads` requests are served at once; more wait in the listen backlog. Use 1 in tests
+  // run under ThreadSanitizer: the uninstrumented libcpp-httplib shares lazily built std::regex
+  // state between its workers in a way TSan cannot see as synchronised, and reports a race.
+  explicit FakeEmbeddingServer(std::size_t worker_threads = 8);
   ~FakeEmbeddingServer();
   FakeEmbeddingServer(const FakeEmbeddingServer&) = delete;
   FakeEmbeddingServer& operator=(const FakeEmbeddingServer&) = delete;

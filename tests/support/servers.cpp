@@ -107,7 +107,7 @@ std::string FreshDatabase::url_string() const {
 }
 
 std::unique_ptr<sql::Connection> FreshDatabase::admin() const {
-  return connect(with_database(server_, server_.backend == Backend::mysql ? "" : "postgres"));
+  return test::connect(with_database(server_, server_.backend == Backend::mysql ? "" : "postgres"));
 }
 
 }  // namespace lunadb::test

@@ -50,6 +50,12 @@ TEST(VectorFilter, IntAndFloatCompareAcrossTypes) {
   EXPECT_TRUE(where_matches({{"x", {{"$gte", 2.5}}}}, m));
   EXPECT_FALSE(where_matches({{"x", {{"$lte", 2}}}}, m));
   EXPECT_TRUE(where_matches({{"n", {{"$in", {1.0, 3.0}}}}}, m));
+  // Parsed JSON holds non-negative integers as unsigned; they are still plain ints.
+  Json parsed = Json::parse(R"({"n": 3, "big": 9007199254740993})");
+  EXPECT_TRUE(where_matches({{"n", 3}}, parsed));
+  EXPECT_TRUE(where_matches({{"n", {{"$gte", -1}}}}, parsed));
+  EXPECT_TRUE(where_matches({{"big", std::int64_t{9007199254740993}}}, parsed)) << "exact beyond 2^53";
+  EXPECT_FALSE(where_matches({{"big", std::int64_t{9007199254740992}}}, parsed));
 }
 
 TEST(VectorFilter, NegationsMatchRecordsWithoutTheKey) {

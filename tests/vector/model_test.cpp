@@ -208,7 +208,7 @@ class Machine {
       bool id_ok = request.ids.empty() || std::find(request.ids.begin(), request.ids.end(), id) != request.ids.end();
       if (id_ok && (request.where.is_null() || matches(request.where, r))) doomed.push_back(id);
     }
-    EXPECT_EQ(collection_->remove(request), doomed.size());
+    EXPECT_EQ(collection_->remove(request), doomed.size()) << Json(request.ids).dump() << " where " << request.where.dump();
     for (auto& id : doomed) model_.erase(id);
   }
 
@@ -266,7 +266,9 @@ class Machine {
       for (std::size_t i = 0; i < k; ++i) {
         const auto& m = model_.at(got.ids[i]);
         EXPECT_NEAR(got.distances[i], model_distance(distance_, q.embeddings[qi], m.embedding), 1e-4);
-        if (i > 0) EXPECT_LE(got.distances[i - 1], got.distances[i] + 1e-6);
+        if (i > 0) {
+          EXPECT_LE(got.distances[i - 1], got.distances[i] + 1e-6);
+        }
       }
       std::set<std::string> truth;
       for (std::size_t i = 0; i < k; ++i) truth.insert(exact[i].second);
@@ -301,7 +303,9 @@ class Machine {
       auto hit = collection_->query(q)[0];
       ASSERT_EQ(hit.ids.size(), 1u);
       EXPECT_NEAR(hit.distances[0], model_distance(distance_, rec.embedding, model_.at(hit.ids[0]).embedding), 1e-4);
-      if (distance_ != Distance::ip) EXPECT_EQ(hit.ids[0], id);
+      if (distance_ != Distance::ip) {
+        EXPECT_EQ(hit.ids[0], id);
+      }
     }
   }
 
@@ -323,13 +327,13 @@ class VectorModel : public ::testing::TestWithParam<std::tuple<Distance, std::ui
 TEST_P(VectorModel, RandomOperationsMatchTheReference) {
   auto [distance, seed] = GetParam();
   Machine machine(distance, seed);
-  machine.run(400);
+  machine.run(250);
   EXPECT_GE(machine.recall(), 0.95);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VectorModel,
                          ::testing::Combine(::testing::Values(Distance::cosine, Distance::l2, Distance::ip),
-                                            ::testing::Values(1u, 2u, 3u)));
+                                            ::testing::Values(1u, 2u)));
 
 }  // namespace
 }  // namespace lunadb::vector
