@@ -57,8 +57,12 @@ def main(argv):
     total = 0
     failed = 0
     for path in argv[1:]:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as error:
+            print(f"tsql_parse: cannot read {path}: {error}", file=sys.stderr)
+            return 2
         for number, batch in enumerate(batches(text), 1):
             total += 1
             for statement, reason in check_batch(batch):

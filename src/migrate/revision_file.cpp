@@ -72,9 +72,14 @@ std::vector<Token> tokenize(std::string_view line) {
                                  ((line[i] == '-' || line[i] == '+') && (line[i - 1] == 'e' || line[i - 1] == 'E'))))
         ++i;
       tokens.push_back({TokenKind::number, std::string(line.substr(begin, i - begin)), begin, i});
-    } else if (c == '(' || c == ')' || c == ',' || c == ':') {
+    } else if (c == '(' || c == ')' || c == ',') {
       ++i;
       tokens.push_back({TokenKind::punct, std::string(1, c), begin, i});
+    } else if (c == ':' || (c == '<' && i + 1 < line.size() && line[i + 1] == '<')) {
+      // Everything after ':' (a check expression, an SQL statement) or '<<' (a block tag) is
+      // free text that the caller takes verbatim from the line.
+      tokens.push_back({TokenKind::punct, c == ':' ? ":" : "<<", begin, c == ':' ? i + 1 : i + 2});
+      break;
     } else {
       throw LineError(fmt::format("unexpected character '{}' at column {}", c, begin + 1));
     }
@@ -329,6 +334,7 @@ class Parser {
       if (nl == std::string_view::npos) break;
       start = nl + 1;
     }
+    if (lines_.size() > 1 && lines_.back().empty()) lines_.pop_back();  // the final newline ends a line
   }
 
   Revision parse() {
@@ -553,10 +559,8 @@ class Parser {
       op.sql = cursor.rest_after_colon("an SQL statement");
       return op;
     }
-    // Heredoc: the tokenizer does not know '<<', so find it in the raw text.
-    auto marker = line.find("<<");
-    if (marker == std::string_view::npos) throw LineError("expected ': STATEMENT' or '<<TAG' after the backends");
-    std::string tag(trim(line.substr(marker + 2)));
+    if (!cursor.peek_punct('<')) throw LineError("expected ': STATEMENT' or '<<TAG' after the backends");
+    std::string tag(trim(line.substr(cursor.peek()->end)));
     if (tag.empty() || !std::all_of(tag.begin(), tag.end(), is_word_char)) throw LineError("expected a tag word after '<<'");
     int start_line = static_cast<int>(index_) + 1;
     std::string body;

@@ -22,6 +22,12 @@ std::optional<RelativeTarget> parse_relative(std::string_view target) {
   return RelativeTarget{std::string(target.substr(0, sign)), target[sign] == '-' ? -n : n};
 }
 
+namespace {
+bool contains_id(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+}  // namespace
+
 RevisionSet::RevisionSet(std::vector<Revision> revisions, std::string origin) : origin_(std::move(origin)) {
   for (auto& revision : revisions) {
     std::string id = revision.id;
@@ -210,12 +216,19 @@ std::string RevisionSet::single_head(std::string_view argument) const {
 
 RevisionIds RevisionSet::step_up(RevisionIds applied, int n, std::string_view target) const {
   for (int step = 0; step < n; ++step) {
+    // The next revision continues one of the current heads (or starts from base), like Alembic's
+    // relative steps: a sibling branch elsewhere in the graph is not "the next" one.
+    auto tops = heads_of(applied);
     std::vector<std::string> candidates;
     for (auto& [id, revision] : revisions_) {
       if (applied.count(id)) continue;
       bool ready = std::all_of(revision.down_revisions.begin(), revision.down_revisions.end(),
                                [&](const std::string& p) { return applied.count(p) > 0; });
-      if (ready) candidates.push_back(id);
+      bool continues = revision.down_revisions.empty()
+                           ? applied.empty()
+                           : std::any_of(revision.down_revisions.begin(), revision.down_revisions.end(),
+                                         [&](const std::string& p) { return contains_id(tops, p); });
+      if (ready && continues) candidates.push_back(id);
     }
     if (candidates.empty())
       throw Error(ErrorKind::migration, fmt::format("Relative revision {} didn't produce {} migrations", target, n));

@@ -146,9 +146,16 @@ class OdbcConnectionImpl final : public OdbcConnection {
       ErrorClass c = first ? classify(first->sqlstate, first->native_error) : ErrorClass{ErrorKind::connection, true, true};
       if (c.kind != ErrorKind::config) c = {ErrorKind::connection, true, c.retryable || c.kind != ErrorKind::connection};
       if (first && sql_state_class(first->sqlstate) == "28") c.retryable = false;
+      // unixODBC says "Can't open lib" (01000) for a driver that is named in odbcinst.ini but whose
+      // library is missing, or not registered at all; IM002/IM003 from other driver managers.
+      bool driver_missing = std::any_of(records.begin(), records.end(), [](const DiagnosticRecord& r) {
+        return r.sqlstate == "IM002" || r.sqlstate == "IM003" || r.message.find("Can't open lib") != std::string::npos;
+      });
+      if (driver_missing) c = {ErrorKind::config, true, false};
       std::string message = "cannot connect through ODBC (" + shown + "): " + describe(records);
-      if (first && first->sqlstate == "IM002") {
-        message += " (the ODBC driver named in DB_URL is not installed: see `odbcinst -q -d` and docs/sqlserver.md)";
+      if (driver_missing) {
+        message += " (the ODBC driver named in DB_URL is not installed: list the installed ones with `odbcinst -q -d`; "
+                   "see docs/sqlserver.md)";
       }
       connected_ = false;
       throw OdbcError(c.kind, message,

@@ -103,7 +103,7 @@ Fact FactRepository::add(const Fact& fact) {
                 stored.is_private, opt(stored.superseded_by), opt(stored.expires_at), stored.created_at,
                 stored.updated_at, opt(stored.last_accessed)};
   stored.id = core_->write(
-      [&](sql::Connection& c) { return detail::insert_returning_id(c, *core_->dialect, core_->tables.facts.insert, values); });
+      [&](sql::Connection& c) { return detail::insert_returning_id(c, core_->tables.facts, values); });
   return stored;
 }
 
@@ -234,7 +234,7 @@ ContradictionNote ContradictionNoteRepository::add(const ContradictionNote& note
   Values values{stored.new_fact_id, stored.old_fact_id, opt(stored.conversation_id), stored.note, stored.created_at,
                 opt(stored.consumed_at)};
   stored.id = core_->write([&](sql::Connection& c) {
-    return detail::insert_returning_id(c, *core_->dialect, core_->tables.contradiction_notes.insert, values);
+    return detail::insert_returning_id(c, core_->tables.contradiction_notes, values);
   });
   return stored;
 }

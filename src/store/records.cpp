@@ -277,7 +277,7 @@ StateEvent StateEventRepository::add(const StateEvent& event) {
   StateEvent stored = event;
   Values values = state_event_values(event);
   stored.id = core_->write([&](sql::Connection& c) {
-    return detail::insert_returning_id(c, *core_->dialect, core_->tables.state_events.insert, values);
+    return detail::insert_returning_id(c, core_->tables.state_events, values);
   });
   return stored;
 }
@@ -326,7 +326,7 @@ Task TaskRepository::add(const Task& task) {
   Values values{stored.title,     opt(stored.description),  opt(stored.due_date), stored.priority,
                 stored.completed, opt(stored.completed_at), stored.created_at,    stored.updated_at};
   stored.id = core_->write(
-      [&](sql::Connection& c) { return detail::insert_returning_id(c, *core_->dialect, core_->tables.tasks.insert, values); });
+      [&](sql::Connection& c) { return detail::insert_returning_id(c, core_->tables.tasks, values); });
   return stored;
 }
 
@@ -374,7 +374,7 @@ CalendarEvent CalendarEventRepository::add(const CalendarEvent& event) {
   Values values{stored.title,         opt(stored.description), stored.start_datetime, opt(stored.end_datetime),
                 opt(stored.recurring), opt(stored.location),   stored.created_at};
   stored.id = core_->write([&](sql::Connection& c) {
-    return detail::insert_returning_id(c, *core_->dialect, core_->tables.calendar_events.insert, values);
+    return detail::insert_returning_id(c, core_->tables.calendar_events, values);
   });
   return stored;
 }
@@ -417,7 +417,7 @@ ProactiveMessage ProactiveLogRepository::add(const ProactiveMessage& message) {
   stored.sent_at = sql::now_utc();
   Values values{stored.message, stored.reason, stored.sent_at};
   stored.id = core_->write([&](sql::Connection& c) {
-    return detail::insert_returning_id(c, *core_->dialect, core_->tables.proactive_log.insert, values);
+    return detail::insert_returning_id(c, core_->tables.proactive_log, values);
   });
   return stored;
 }
@@ -458,7 +458,7 @@ AuditEntry AuditLogRepository::append(const AuditEntry& entry) {
   Values values{stored.ts,  opt(stored.conversation_id), stored.tool,   opt(stored.args),
                 opt(stored.result), opt(stored.mode),    stored.status, opt(stored.duration_ms)};
   stored.id = core_->write([&](sql::Connection& c) {
-    return detail::insert_returning_id(c, *core_->dialect, core_->tables.audit_log.insert, values);
+    return detail::insert_returning_id(c, core_->tables.audit_log, values);
   });
   return stored;
 }

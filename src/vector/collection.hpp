@@ -18,6 +18,26 @@
 
 namespace lunadb::vector::detail {
 
+// A shared mutex that lets a waiting writer in ahead of new readers: glibc's rwlock prefers
+// readers, so a steady stream of queries would starve writes.
+class WriterFirstMutex {
+ public:
+  void lock() {
+    std::lock_guard gate(gate_);
+    inner_.lock();
+  }
+  void unlock() { inner_.unlock(); }
+  void lock_shared() {
+    std::lock_guard gate(gate_);
+    inner_.lock_shared();
+  }
+  void unlock_shared() { inner_.unlock_shared(); }
+
+ private:
+  std::mutex gate_;
+  std::shared_mutex inner_;
+};
+
 // What the store shares with its collections. `db_mutex` guards `db` and serialises writes.
 struct StoreCore {
   std::filesystem::path directory;
@@ -89,7 +109,7 @@ class CollectionImpl final : public Collection {
   const std::size_t dim_;
   std::atomic<bool> dropped_{false};
 
-  mutable std::shared_mutex state_mutex_;
+  mutable WriterFirstMutex state_mutex_;
   std::vector<Slot> slots_;
   std::vector<float> vectors_;        // slot-major, the embeddings as given
   std::vector<float> inverse_norms_;  // for cosine

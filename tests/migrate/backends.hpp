@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct MigrateBackend {
   // Removes what fresh_url created outside `scratch` (server databases); may be empty.
   std::function<void(const std::string& url)> drop_database;
 };
+
+// gtest prints the backend's name instead of the object's bytes.
+inline void PrintTo(const MigrateBackend& backend, std::ostream* out) { *out << backend.name; }
 
 inline std::vector<MigrateBackend> migrate_backends() {
   std::vector<MigrateBackend> backends;

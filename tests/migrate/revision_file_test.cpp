@@ -70,7 +70,7 @@ TEST(RevisionFile, ParsesEveryOperationAndHeaderField) {
   EXPECT_TRUE(r.down_revisions.empty());
   EXPECT_EQ(r.message, "first one");
   EXPECT_EQ(r.create_date, "2026-01-02 03:04:05.000006");
-  ASSERT_EQ(r.upgrade.size(), 6u);
+  ASSERT_EQ(r.upgrade.size(), 5u);
   ASSERT_EQ(r.downgrade.size(), 14u);
 
   const auto& t = std::get<CreateTable>(r.upgrade[0].operation).table;

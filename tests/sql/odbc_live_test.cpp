@@ -674,3 +674,45 @@ INSTANTIATE_TEST_SUITE_P(Drivers, OdbcLive, ::testing::Values(Server::postgresql
 
 }  // namespace
 }  // namespace lunadb::sql
+
+namespace lunadb::sql {
+namespace {
+
+// The hostname form of DB_URL through the FreeTDS driver (tdsodbc): the URL becomes a connection
+// string, unixODBC loads FreeTDS, and a closed port gives a connection error without the password.
+TEST(OdbcFreeTds, ClosedPortGivesAConnectionErrorWithoutThePassword) {
+  DbUrl url = parse_db_url("mssql+pyodbc://sa:Fr33tds-Secret@127.0.0.1:1/lunadb?driver=FreeTDS&LoginTimeout=3");
+  ConnectOptions options;
+  options.connect_timeout_s = 3;
+  try {
+    open_connection(url, options);
+    FAIL() << "nothing listens on port 1";
+  } catch (const DatabaseError& e) {
+    std::string message = e.what();
+    if (e.kind() == ErrorKind::config) {
+      if (test::in_ci()) FAIL() << "FreeTDS (tdsodbc) is required in CI: " << message;
+      GTEST_SKIP() << "FreeTDS ODBC driver not installed (apt-get install tdsodbc): " << message;
+    }
+    EXPECT_EQ(e.kind(), ErrorKind::connection) << message;
+    EXPECT_FALSE(e.connection_usable());
+    EXPECT_EQ(message.find("Fr33tds-Secret"), std::string::npos) << message;
+    EXPECT_NE(message.find("TDS_Version=7.4"), std::string::npos) << "the shown connection string: " << message;
+    EXPECT_NE(message.find("PWD=***"), std::string::npos) << message;
+  }
+}
+
+TEST(OdbcDriverManager, UnknownDriverIsAConfigErrorNamingTheFix) {
+  DbUrl url = parse_db_url("mssql+pyodbc://sa:pw-Secret-123@127.0.0.1:1/lunadb?driver=lunadb+no+such+driver");
+  try {
+    open_connection(url, ConnectOptions{});
+    FAIL() << "the driver does not exist";
+  } catch (const DatabaseError& e) {
+    std::string message = e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::config) << message;
+    EXPECT_NE(message.find("odbcinst -q -d"), std::string::npos) << message;
+    EXPECT_EQ(message.find("pw-Secret-123"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace lunadb::sql

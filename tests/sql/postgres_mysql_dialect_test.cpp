@@ -248,7 +248,7 @@ TEST_P(ServerDialect, LiteralsReadBackAsTheSameValues) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ServerDialect, ::testing::Values(Server::postgres, Server::mysql),
-                         [](const auto& info) { return info.param == Server::postgres ? "postgres" : "mysql"; });
+                         [](const auto& param_info) { return param_info.param == Server::postgres ? "postgres" : "mysql"; });
 
 }  // namespace
 }  // namespace lunadb

@@ -314,7 +314,7 @@ TEST_P(ServerDriver, ServerVersionIsReported) {
 class ServerConnectErrors : public ::testing::TestWithParam<Server> {
  protected:
   bool pg() const { return GetParam() == Server::postgres; }
-  DbUrl base() const { return parse_db_url(server_url(GetParam()), "test"); }
+  DbUrl base() const { return test::parse_server_url(server_url(GetParam())); }
 
   // Connects and expects a connection error quickly that names host, port and database, and
   // never the password.
@@ -330,7 +330,9 @@ class ServerConnectErrors : public ::testing::TestWithParam<Server> {
       EXPECT_NE(message.find(url.host), std::string::npos) << message;
       EXPECT_NE(message.find(std::to_string(url.port.value_or(pg() ? 5432 : 3306))), std::string::npos) << message;
       EXPECT_NE(message.find(url.database), std::string::npos) << message;
-      if (!url.password.empty()) EXPECT_EQ(message.find(url.password), std::string::npos) << message;
+      if (!url.password.empty()) {
+        EXPECT_EQ(message.find(url.password), std::string::npos) << message;
+      }
       return e;
     }
     ADD_FAILURE() << "connect succeeded";
@@ -406,9 +408,9 @@ TEST_P(ServerConnectErrors, WrongPassword) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ServerDriver, ::testing::Values(Server::postgres, Server::mysql),
-                         [](const auto& info) { return info.param == Server::postgres ? "postgres" : "mysql"; });
+                         [](const auto& param_info) { return param_info.param == Server::postgres ? "postgres" : "mysql"; });
 INSTANTIATE_TEST_SUITE_P(Servers, ServerConnectErrors, ::testing::Values(Server::postgres, Server::mysql),
-                         [](const auto& info) { return info.param == Server::postgres ? "postgres" : "mysql"; });
+                         [](const auto& param_info) { return param_info.param == Server::postgres ? "postgres" : "mysql"; });
 
 }  // namespace
 }  // namespace lunadb

@@ -98,6 +98,19 @@ TEST_F(SqliteDriver, UnwritableFolderFailsNamingTheFile) {
   fs::permissions(locked, fs::perms::owner_all);
 }
 
+TEST_F(SqliteDriver, PathThatIsAFolderCannotBeOpened) {
+  fs::create_directory(file);
+  try {
+    open_file(file);
+    FAIL() << "opened a folder as a database";
+  } catch (const DatabaseError& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::io);
+    EXPECT_EQ(error.native_code(), std::to_string(SQLITE_CANTOPEN));
+    EXPECT_FALSE(error.connection_usable());
+    EXPECT_NE(std::string(error.what()).find(file.string()), std::string::npos) << error.what();
+  }
+}
+
 TEST_F(SqliteDriver, NotADatabaseIsCorruptAndLeftByteForByteUntouched) {
   std::string content = "this is a text file, not a database\n";
   for (int i = 0; i < 200; ++i) content += "line " + std::to_string(i) + " of some notes the user keeps here\n";

@@ -184,13 +184,27 @@ TEST_P(StoreConversations, MessagesReadOldestFirstWithOffsetAndKeysetPaging) {
 TEST_P(StoreConversations, AddManyCountsTheBatchAtomically) {
   auto conversation = db().conversations().add({});
   std::vector<Message> batch;
-  for (int i = 0; i < 1000; ++i) batch.push_back(message("user", "row " + std::to_string(i)));
+  // Enough rows for several multi-row statements plus a shorter last one.
+  for (int i = 0; i < 1050; ++i) {
+    batch.push_back(message(i % 3 ? "user" : "tool", "row " + std::to_string(i), i % 2 ? std::optional(-0.5) : std::nullopt));
+  }
+  auto other = db().conversations().add({});
+  db().messages().add(Message{0, other.id, "user", "before", {}, {}});
   auto ids = db().messages().add_many(conversation.id, batch);
-  ASSERT_EQ(ids.size(), 1000u);
-  for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
-  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1000);
+  ASSERT_EQ(ids.size(), 1050u);
+  for (std::size_t i = 0; i < ids.size(); i += 7) {
+    auto stored = db().messages().get(ids[i]);
+    ASSERT_TRUE(stored) << i;
+    EXPECT_EQ(stored->content, batch[i].content);
+    EXPECT_EQ(stored->role, batch[i].role);
+    EXPECT_EQ(stored->sentiment_score, batch[i].sentiment_score);
+    EXPECT_EQ(stored->conversation_id, conversation.id);
+  }
+  EXPECT_EQ(db().messages().get(ids.back())->content, "row 1049");
+  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1050);
+  EXPECT_EQ(db().conversations().get(other.id)->message_count, 1);
   EXPECT_TRUE(db().messages().add_many(conversation.id, std::vector<Message>{}).empty());
-  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1000);
+  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1050);
 }
 
 TEST_P(StoreConversations, AddManyRollsBackEverythingOnAConstraintViolation) {
@@ -250,6 +264,19 @@ TEST_P(StoreConversations, DeletingAConversationRemovesDependantsAndNullsReferen
   EXPECT_TRUE(db().episodes().for_conversation(kept.id));
   EXPECT_EQ(db().conversations().get(kept.id)->message_count, 2);
   EXPECT_EQ(count_rows("messages"), 2);
+}
+
+TEST_P(StoreConversations, StoreOpenedFromSettingsSeesTheSameDatabase) {
+  auto opened = store::Store::open(settings_);
+  EXPECT_EQ(opened.backend(), url_.backend);
+  auto conversation = opened.conversations().add({});
+  auto moved = std::move(opened);  // repositories stay valid when the Store moves
+  auto m = message("user", "via settings");
+  m.conversation_id = conversation.id;
+  moved.messages().add(m);
+  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1);
+  EXPECT_EQ(moved.personality().get().current_mood, "neutral");
+  EXPECT_GE(moved.connection_source().stats().checkouts, 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConversations, ::testing::ValuesIn(store_backends()), backend_name);

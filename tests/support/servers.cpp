@@ -37,6 +37,20 @@ std::string unique_name(const std::string& prefix) {
   return prefix + "_" + std::to_string(getpid()) + "_" + std::to_string(salt) + "_" + std::to_string(++counter);
 }
 
+DbUrl parse_server_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto query = url.find('?');
+  const std::string base = url.substr(0, query);
+  std::string tail = query == std::string::npos ? "" : url.substr(query);
+  const bool has_path = scheme != std::string::npos && base.find('/', scheme + 3) != std::string::npos &&
+                        base.back() != '/';
+  if (has_path) return parse_db_url(url, "test server URL");
+  const bool mysql = url.rfind("mysql", 0) == 0 || url.rfind("mariadb", 0) == 0;
+  std::string fixed = base;
+  if (fixed.back() != '/') fixed += '/';
+  return parse_db_url(fixed + (mysql ? "mysql" : "postgres") + tail, "test server URL");
+}
+
 std::unique_ptr<sql::Connection> connect(const DbUrl& url, double connect_timeout_s) {
   sql::ConnectOptions options;
   options.connect_timeout_s = connect_timeout_s;
@@ -55,7 +69,7 @@ std::optional<std::string> server_unreachable(const std::string& url) {
   if (found != cache.end()) return found->second;
   std::optional<std::string> why;
   try {
-    DbUrl parsed = parse_db_url(url, "test server URL");
+    DbUrl parsed = parse_server_url(url);
     connect(parsed, 3)->ping();
   } catch (const std::exception& e) {
     why = e.what();
@@ -71,7 +85,7 @@ DbUrl with_database(const DbUrl& url, const std::string& database) {
 }
 
 FreshDatabase::FreshDatabase(const std::string& server_url)
-    : server_url_(server_url), server_(parse_db_url(server_url, "test server URL")) {
+    : server_url_(server_url), server_(parse_server_url(server_url)) {
   name_ = unique_name("lunadb_test");
   auto admin_connection = admin();
   if (server_.backend == Backend::mysql) {

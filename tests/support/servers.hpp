@@ -22,6 +22,10 @@ std::string mysql_url();
 std::string pgbouncer_url();
 bool in_ci();
 
+// Parses a test server URL. A URL without a database (the defaults above) gets the server's
+// maintenance database: postgres for PostgreSQL, mysql for MySQL/MariaDB.
+DbUrl parse_server_url(const std::string& url);
+
 // Why the server at `url` cannot be used (connect failed), or nullopt when it answers.
 std::optional<std::string> server_unreachable(const std::string& url);
 

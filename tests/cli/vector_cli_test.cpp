@@ -1,0 +1,529 @@
+// `lunadb vectors ...` as a user runs it: the real binary, a clean environment, a vector store in
+// a temp dir, and a real loopback embedding server for lines without vectors.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/fake_embedding_server.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using lunadb::test::FakeEmbeddingServer;
+using lunadb::test::run_command;
+using lunadb::test::TempDir;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// Runs `[prefix |] lunadb vectors <args>` in `dir` with a clean environment whose CHROMA_PATH and
+// LUNA_DATA_DIR point into `dir`, plus `env` (KEY=VALUE words).
+Result vectors(const TempDir& dir, const std::string& args, const std::string& env = "", const std::string& prefix = "") {
+  const std::string out_file = (dir / "cli.out").string(), err_file = (dir / "cli.err").string();
+  std::string command = "cd " + quote(dir.path().string()) + " && " + (prefix.empty() ? "" : prefix + " | ") +
+                        "env -i PATH=\"$PATH\" HOME=\"$HOME\" CHROMA_PATH=" + quote((dir / "chroma").string()) +
+                        " LUNA_DATA_DIR=" + quote((dir / "data").string()) + " " + env + " " + LUNADB_CLI_PATH +
+                        " vectors " + args + " >" + quote(out_file) + " 2>" + quote(err_file);
+  Result result{};
+  result.code = run_command(command);
+  result.out = read_file(out_file);
+  result.err = read_file(err_file);
+  return result;
+}
+
+std::string describe(const Result& r) { return "exit " + std::to_string(r.code) + "\nstdout: " + r.out + "\nstderr: " + r.err; }
+
+std::size_t count_of(const TempDir& dir, const std::string& collection) {
+  Result r = vectors(dir, "count --collection " + collection);
+  EXPECT_EQ(r.code, 0) << describe(r);
+  return r.code == 0 ? std::stoul(r.out) : 0;
+}
+
+std::vector<float> test_vector(std::size_t i, std::size_t dimension) {
+  std::vector<float> v(dimension);
+  for (std::size_t d = 0; d < dimension; ++d) v[d] = std::sin(float(i * 7 + d * 3 + 1)) * 0.5f + (d == i % dimension ? 1.0f : 0.0f);
+  return v;
+}
+
+Json record_json(std::size_t i, std::size_t dimension) {
+  Json line;
+  line["id"] = "r" + std::to_string(i);
+  line["embedding"] = test_vector(i, dimension);
+  line["document"] = "document number " + std::to_string(i);
+  line["metadata"] = {{"kind", i % 2 == 0 ? "even" : "odd"}, {"n", i}};
+  return line;
+}
+
+std::string jsonl(std::size_t begin, std::size_t end, std::size_t dimension) {
+  std::string out;
+  for (std::size_t i = begin; i < end; ++i) out += record_json(i, dimension).dump() + "\n";
+  return out;
+}
+
+void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+std::vector<Json> parse_lines(const std::string& text) {
+  std::vector<Json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(Json::parse(line));
+  return lines;
+}
+
+std::vector<float> floats(const Json& list) {
+  std::vector<float> out;
+  for (const auto& x : list) out.push_back(static_cast<float>(x.get<double>()));
+  return out;
+}
+
+TEST(VectorsCli, HelpOnEverySubcommand) {
+  TempDir dir;
+  for (std::string command : {"", "list", "stats", "count", "get", "query", "delete", "import", "export"}) {
+    Result r = vectors(dir, command + " --help");
+    EXPECT_EQ(r.code, 0) << command << ": " << describe(r);
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
+  }
+  EXPECT_FALSE(fs::exists(dir / "chroma"));
+}
+
+TEST(VectorsCli, ImportCountGetQueryExportRoundTrip) {
+  TempDir dir;
+  const std::string input = jsonl(0, 30, 4);
+  write_text(dir / "in.jsonl", input);
+
+  Result imported = vectors(dir, "import in.jsonl --collection notes --batch 8");
+  ASSERT_EQ(imported.code, 0) << describe(imported);
+  EXPECT_NE(imported.out.find("imported 30 records into 'notes' in 4 batches"), std::string::npos) << imported.out;
+  EXPECT_EQ(imported.err, "");  // stderr is not a terminal: no progress
+  EXPECT_EQ(count_of(dir, "notes"), 30u);
+
+  Result list = vectors(dir, "list");
+  ASSERT_EQ(list.code, 0) << describe(list);
+  EXPECT_NE(list.out.find("notes"), std::string::npos) << list.out;
+  Result list_json = vectors(dir, "list --json");
+  ASSERT_EQ(list_json.code, 0) << describe(list_json);
+  Json rows = Json::parse(list_json.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["count"], 30);
+  EXPECT_EQ(rows[0]["dimension"], 4);
+  EXPECT_EQ(rows[0]["distance"], "cosine");
+  EXPECT_EQ(rows[0]["embedding_model"], "");
+
+  Result stats = vectors(dir, "stats --collection notes --json");
+  ASSERT_EQ(stats.code, 0) << describe(stats);
+  Json s = Json::parse(stats.out);
+  EXPECT_EQ(s["count"], 30);
+  EXPECT_EQ(s["hnsw_active"], false);
+  EXPECT_GE(s["last_seq"].get<int>(), 30);
+  Result stats_text = vectors(dir, "stats --collection notes");
+  EXPECT_NE(stats_text.out.find("records          30"), std::string::npos) << stats_text.out;
+
+  Result get = vectors(dir, "get --collection notes --ids r3,r1");
+  ASSERT_EQ(get.code, 0) << describe(get);
+  Json got = Json::parse(get.out);
+  EXPECT_EQ(got["ids"], Json::array({"r1", "r3"}));  // insertion order
+  EXPECT_EQ(got["documents"], Json::array({"document number 1", "document number 3"}));
+  EXPECT_EQ(got["metadatas"][1]["n"], 3);
+  EXPECT_FALSE(got.contains("embeddings"));
+
+  Result filtered = vectors(dir, "get --collection notes --where '{\"kind\":\"even\"}' --limit 3 --offset 1 --include metadatas");
+  ASSERT_EQ(filtered.code, 0) << describe(filtered);
+  Json even = Json::parse(filtered.out);
+  EXPECT_EQ(even["ids"], Json::array({"r2", "r4", "r6"}));
+  EXPECT_FALSE(even.contains("documents"));
+  EXPECT_EQ(even["metadatas"][0]["kind"], "even");
+
+  Result by_document = vectors(dir, "get --collection notes --where-document '{\"$contains\":\"number 17\"}'");
+  ASSERT_EQ(by_document.code, 0) << describe(by_document);
+  EXPECT_EQ(Json::parse(by_document.out)["ids"], Json::array({"r17"}));
+
+  const std::string probe = Json(test_vector(5, 4)).dump();
+  Result query = vectors(dir, "query --collection notes --k 3 --embedding '" + probe + "'");
+  ASSERT_EQ(query.code, 0) << describe(query);
+  Json q = Json::parse(query.out);
+  ASSERT_EQ(q["ids"].size(), 1u);
+  ASSERT_EQ(q["ids"][0].size(), 3u);
+  EXPECT_EQ(q["ids"][0][0], "r5");
+  EXPECT_NEAR(q["distances"][0][0].get<double>(), 0.0, 1e-5);
+  EXPECT_LE(q["distances"][0][0].get<double>(), q["distances"][0][1].get<double>());
+  EXPECT_EQ(q["documents"][0][0], "document number 5");
+  EXPECT_EQ(q["metadatas"][0][0]["n"], 5);
+
+  Result filtered_query = vectors(dir, "query --collection notes --embedding '" + probe + "' --where '{\"kind\":\"even\"}'");
+  ASSERT_EQ(filtered_query.code, 0) << describe(filtered_query);
+  Json fq = Json::parse(filtered_query.out);
+  EXPECT_EQ(fq["ids"][0].size(), 6u);  // MEMORY_RETRIEVAL_COUNT default
+  for (const auto& m : fq["metadatas"][0]) EXPECT_EQ(m["kind"], "even");
+
+  Result exported = vectors(dir, "export --collection notes --page 7");
+  ASSERT_EQ(exported.code, 0) << describe(exported);
+  auto original = parse_lines(input), lines = parse_lines(exported.out);
+  ASSERT_EQ(lines.size(), original.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["id"], original[i]["id"]);
+    EXPECT_EQ(lines[i]["document"], original[i]["document"]);
+    EXPECT_EQ(lines[i]["metadata"], original[i]["metadata"]);
+    EXPECT_EQ(floats(lines[i]["embedding"]), floats(original[i]["embedding"])) << i;  // bit-exact floats
+  }
+
+  Result copy = vectors(dir, "import - --collection copy", "",
+                        "env -i PATH=\"$PATH\" CHROMA_PATH=" + quote((dir / "chroma").string()) + " " + LUNADB_CLI_PATH +
+                            " vectors export --collection notes");
+  ASSERT_EQ(copy.code, 0) << describe(copy);
+  EXPECT_EQ(count_of(dir, "copy"), 30u);
+  Result copy_exported = vectors(dir, "export --collection copy");
+  EXPECT_EQ(copy_exported.out, exported.out);
+}
+
+TEST(VectorsCli, ImportsFromStdinWithAChosenDistance) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 30, 3) + "\n   \n");  // blank lines are skipped
+  Result r = vectors(dir, "import - --collection piped --batch 7 --distance l2", "", "cat in.jsonl");
+  ASSERT_EQ(r.code, 0) << describe(r);
+  EXPECT_NE(r.out.find("imported 30 records into 'piped' in 5 batches"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("distance l2"), std::string::npos) << r.out;
+  EXPECT_EQ(count_of(dir, "piped"), 30u);
+  Json s = Json::parse(vectors(dir, "stats --collection piped --json").out);
+  EXPECT_EQ(s["distance"], "l2");
+
+  Result wrong_distance = vectors(dir, "import in.jsonl --collection piped --upsert --distance ip");
+  EXPECT_EQ(wrong_distance.code, 2) << describe(wrong_distance);
+  EXPECT_NE(wrong_distance.err.find("distance l2"), std::string::npos) << wrong_distance.err;
+}
+
+TEST(VectorsCli, LinesWithoutEmbeddingAreEmbeddedByTheProvider) {
+  FakeEmbeddingServer server;
+  server.set_dimension(8);
+  TempDir dir;
+  std::string input;
+  for (int i = 0; i < 10; ++i) {
+    input += Json{{"id", "d" + std::to_string(i)}, {"document", "remember thing " + std::to_string(i)}}.dump() + "\n";
+  }
+  write_text(dir / "docs.jsonl", input);
+  const std::string env = "OLLAMA_BASE_URL=" + server.base_url() + " OLLAMA_EMBED_MODEL=test-embed EMBED_BATCH_SIZE=4";
+
+  Result imported = vectors(dir, "import docs.jsonl --collection memories --batch 5", env);
+  ASSERT_EQ(imported.code, 0) << describe(imported);
+  EXPECT_NE(imported.out.find("10 embedded by the provider"), std::string::npos) << imported.out;
+  EXPECT_NE(imported.out.find("model 'test-embed'"), std::string::npos) << imported.out;
+  EXPECT_EQ(count_of(dir, "memories"), 10u);
+  // Batches of 5 lines, EMBED_BATCH_SIZE 4: 4 + 1 texts per batch.
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  for (const auto& request : requests) {
+    EXPECT_EQ(request.json()["model"], "test-embed");
+    EXPECT_LE(request.json()["input"].size(), 4u);
+  }
+
+  Json stats = Json::parse(vectors(dir, "stats --collection memories --json").out);
+  EXPECT_EQ(stats["embedding_model"], "test-embed");
+  EXPECT_EQ(stats["dimension"], 8);
+
+  Result get = vectors(dir, "get --collection memories --ids d3 --include embeddings,documents");
+  ASSERT_EQ(get.code, 0) << describe(get);
+  Json got = Json::parse(get.out);
+  EXPECT_EQ(floats(got["embeddings"][0]), FakeEmbeddingServer::vector_for("test-embed", "remember thing 3", 8));
+
+  Result query = vectors(dir, "query --collection memories --text 'remember thing 7' --k 2", env);
+  ASSERT_EQ(query.code, 0) << describe(query);
+  Json q = Json::parse(query.out);
+  EXPECT_EQ(q["ids"][0][0], "d7");
+  EXPECT_NEAR(q["distances"][0][0].get<double>(), 0.0, 1e-5);
+
+  // Another model: refused before any request, with the way to re-embed.
+  const std::size_t requests_before = server.request_count();
+  const std::string other = "OLLAMA_BASE_URL=" + server.base_url() + " OLLAMA_EMBED_MODEL=other-model";
+  Result mismatch = vectors(dir, "query --collection memories --text 'remember thing 7'", other);
+  EXPECT_EQ(mismatch.code, 1) << describe(mismatch);
+  EXPECT_NE(mismatch.err.find("test-embed"), std::string::npos) << mismatch.err;
+  EXPECT_NE(mismatch.err.find("re-embed"), std::string::npos) << mismatch.err;
+  write_text(dir / "more.jsonl", Json{{"id", "d99"}, {"document", "one more"}}.dump() + "\n");
+  Result import_mismatch = vectors(dir, "import more.jsonl --collection memories", other);
+  EXPECT_EQ(import_mismatch.code, 1) << describe(import_mismatch);
+  EXPECT_NE(import_mismatch.err.find("OLLAMA_EMBED_MODEL"), std::string::npos) << import_mismatch.err;
+  EXPECT_EQ(server.request_count(), requests_before);
+  EXPECT_EQ(count_of(dir, "memories"), 10u);
+
+  // The documented re-embed path: export without vectors, import under the new model.
+  Result reembed = vectors(dir, "import - --collection memories-v2", other,
+                           "env -i PATH=\"$PATH\" CHROMA_PATH=" + quote((dir / "chroma").string()) + " " + LUNADB_CLI_PATH +
+                               " vectors export --collection memories --no-embeddings");
+  ASSERT_EQ(reembed.code, 0) << describe(reembed);
+  EXPECT_EQ(count_of(dir, "memories-v2"), 10u);
+  Json v2 = Json::parse(vectors(dir, "stats --collection memories-v2 --json").out);
+  EXPECT_EQ(v2["embedding_model"], "other-model");
+}
+
+TEST(VectorsCli, EmbeddingServerDownFailsNamingTheLines) {
+  TempDir dir;
+  write_text(dir / "docs.jsonl", Json{{"id", "a"}, {"document", "text"}}.dump() + "\n");
+  const std::string env = "OLLAMA_BASE_URL=http://127.0.0.1:" + std::to_string(lunadb::test::closed_loopback_port()) +
+                          " EMBED_MAX_RETRIES=0 EMBED_TIMEOUT=2";
+  Result r = vectors(dir, "import docs.jsonl --collection c", env);
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_NE(r.err.find("docs.jsonl line 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was imported"), std::string::npos) << r.err;
+  EXPECT_EQ(vectors(dir, "count --collection c").code, 1);  // no empty collection left behind
+}
+
+TEST(VectorsCli, MalformedLineNamesTheLineAndWritesNothingOfItsBatch) {
+  TempDir dir;
+  write_text(dir / "good.jsonl", jsonl(0, 5, 4));
+  ASSERT_EQ(vectors(dir, "import good.jsonl --collection c").code, 0);
+  write_text(dir / "bad.jsonl", jsonl(5, 8, 4) + "{\"id\": \"broken\", \"embedding\": [1, 2,\n" + jsonl(8, 9, 4));
+  Result r = vectors(dir, "import bad.jsonl --collection c");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_NE(r.err.find("bad.jsonl line 4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
+  EXPECT_EQ(count_of(dir, "c"), 5u);
+
+  // Earlier whole batches stay committed and the message says how many.
+  Result partial = vectors(dir, "import bad.jsonl --collection c --batch 2");
+  EXPECT_EQ(partial.code, 1) << describe(partial);
+  EXPECT_NE(partial.err.find("2 records in 1 batches were committed"), std::string::npos) << partial.err;
+  EXPECT_EQ(count_of(dir, "c"), 7u);
+
+  for (const char* line : {"[1, 2]", "{\"embedding\": [1, 2, 3, 4]}", "{\"id\": 7, \"embedding\": [1, 2, 3, 4]}",
+                           "{\"id\": \"x\", \"embedding\": [1, \"a\", 3, 4]}", "{\"id\": \"x\"}",
+                           "{\"id\": \"x\", \"embeddings\": [1, 2, 3, 4]}", "{\"id\": \"x\", \"embedding\": [1e300, 2, 3, 4]}"}) {
+    write_text(dir / "one.jsonl", std::string(line) + "\n");
+    Result bad = vectors(dir, "import one.jsonl --collection c");
+    EXPECT_EQ(bad.code, 1) << line << ": " << describe(bad);
+    EXPECT_NE(bad.err.find("one.jsonl line 1"), std::string::npos) << line << ": " << bad.err;
+  }
+  EXPECT_EQ(count_of(dir, "c"), 7u);
+}
+
+TEST(VectorsCli, WrongDimensionNamesLineAndId) {
+  TempDir dir;
+  write_text(dir / "good.jsonl", jsonl(0, 5, 4));
+  ASSERT_EQ(vectors(dir, "import good.jsonl --collection c").code, 0);
+  write_text(dir / "wrong.jsonl", jsonl(10, 12, 4) + jsonl(12, 13, 3));
+  Result r = vectors(dir, "import wrong.jsonl --collection c");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("r12"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expects 4"), std::string::npos) << r.err;
+  EXPECT_EQ(count_of(dir, "c"), 5u);
+
+  Result query = vectors(dir, "query --collection c --embedding '[1, 2]'");
+  EXPECT_EQ(query.code, 1) << describe(query);
+  EXPECT_NE(query.err.find("dimension"), std::string::npos) << query.err;
+}
+
+TEST(VectorsCli, ExistingIdsNeedUpsert) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 5, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection c").code, 0);
+  Result again = vectors(dir, "import in.jsonl --collection c");
+  EXPECT_EQ(again.code, 1) << describe(again);
+  EXPECT_NE(again.err.find("upsert"), std::string::npos) << again.err;
+  Json changed = record_json(2, 4);
+  changed["document"] = "changed";
+  write_text(dir / "changed.jsonl", changed.dump() + "\n" + jsonl(5, 6, 4));
+  Result upsert = vectors(dir, "import changed.jsonl --collection c --upsert");
+  ASSERT_EQ(upsert.code, 0) << describe(upsert);
+  EXPECT_EQ(count_of(dir, "c"), 6u);
+  EXPECT_EQ(Json::parse(vectors(dir, "get --collection c --ids r2").out)["documents"][0], "changed");
+}
+
+TEST(VectorsCli, DeleteNeedsAFilter) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 10, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection c").code, 0);
+  Result empty = vectors(dir, "delete --collection c");
+  EXPECT_EQ(empty.code, 2) << describe(empty);
+  EXPECT_NE(empty.err.find("--where"), std::string::npos) << empty.err;
+  EXPECT_EQ(count_of(dir, "c"), 10u);
+
+  Result by_where = vectors(dir, "delete --collection c --where '{\"kind\":\"odd\"}'");
+  ASSERT_EQ(by_where.code, 0) << describe(by_where);
+  EXPECT_NE(by_where.out.find("deleted 5 records"), std::string::npos) << by_where.out;
+  Result by_ids = vectors(dir, "delete --collection c --ids r0,r2,r3");  // r3 is already gone
+  ASSERT_EQ(by_ids.code, 0) << describe(by_ids);
+  EXPECT_NE(by_ids.out.find("deleted 2 records"), std::string::npos) << by_ids.out;
+  Result by_document = vectors(dir, "delete --collection c --where-document '{\"$contains\":\"number 4\"}'");
+  EXPECT_NE(by_document.out.find("deleted 1 record "), std::string::npos) << by_document.out;
+  EXPECT_EQ(Json::parse(vectors(dir, "get --collection c").out)["ids"], Json::array({"r6", "r8"}));
+}
+
+TEST(VectorsCli, BadFiltersAndOptions) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 4, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection c").code, 0);
+
+  Result op = vectors(dir, "get --collection c --where '{\"n\":{\"$foo\":1}}'");
+  EXPECT_EQ(op.code, 1) << describe(op);
+  EXPECT_NE(op.err.find("$foo"), std::string::npos) << op.err;
+  Result delete_op = vectors(dir, "delete --collection c --where '{\"n\":{\"$foo\":1}}'");
+  EXPECT_EQ(delete_op.code, 1) << describe(delete_op);
+  Result doc_op = vectors(dir, "query --collection c --embedding '[1,0,0,0]' --where-document '{\"$bar\":\"x\"}'");
+  EXPECT_EQ(doc_op.code, 1) << describe(doc_op);
+  EXPECT_NE(doc_op.err.find("$bar"), std::string::npos) << doc_op.err;
+  Result bad_json = vectors(dir, "get --collection c --where '{not json'");
+  EXPECT_EQ(bad_json.code, 1) << describe(bad_json);
+  EXPECT_NE(bad_json.err.find("--where"), std::string::npos) << bad_json.err;
+  EXPECT_EQ(count_of(dir, "c"), 4u);
+
+  for (const char* command : {"count", "stats", "get", "export", "delete --ids a", "query --embedding [1]", "import in.jsonl"}) {
+    Result missing = vectors(dir, command);
+    EXPECT_EQ(missing.code, 2) << command << ": " << describe(missing);
+    EXPECT_NE(missing.err.find("--collection"), std::string::npos) << command << ": " << missing.err;
+  }
+  Result include = vectors(dir, "get --collection c --include distances");
+  EXPECT_EQ(include.code, 2) << describe(include);
+  Result neither = vectors(dir, "query --collection c");
+  EXPECT_EQ(neither.code, 2) << describe(neither);
+  Result both = vectors(dir, "query --collection c --embedding '[1,0,0,0]' --text hi");
+  EXPECT_EQ(both.code, 2) << describe(both);
+  Result zero_k = vectors(dir, "query --collection c --embedding '[1,0,0,0]' --k 0");
+  EXPECT_EQ(zero_k.code, 2) << describe(zero_k);
+  Result zero_batch = vectors(dir, "import in.jsonl --collection c --batch 0");
+  EXPECT_EQ(zero_batch.code, 2) << describe(zero_batch);
+  Result missing_file = vectors(dir, "import nosuch.jsonl --collection c");
+  EXPECT_EQ(missing_file.code, 1) << describe(missing_file);
+  EXPECT_NE(missing_file.err.find("nosuch.jsonl"), std::string::npos) << missing_file.err;
+}
+
+TEST(VectorsCli, UnknownCollection) {
+  TempDir dir;
+  for (const char* command : {"count", "stats", "get", "export", "delete --ids a", "query --embedding [1]"}) {
+    Result r = vectors(dir, std::string(command) + " --collection nope");
+    EXPECT_EQ(r.code, 1) << command << ": " << describe(r);
+    EXPECT_NE(r.err.find("'nope' does not exist"), std::string::npos) << command << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "chroma"));  // reading never creates the store
+  Result list = vectors(dir, "list");
+  EXPECT_EQ(list.code, 0) << describe(list);
+  EXPECT_NE(list.out.find("no collections"), std::string::npos) << list.out;
+
+  write_text(dir / "in.jsonl", jsonl(0, 2, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection other").code, 0);
+  Result r = vectors(dir, "count --collection nope");
+  EXPECT_EQ(r.code, 1) << describe(r);
+  EXPECT_NE(r.err.find("vectors list"), std::string::npos) << r.err;
+}
+
+// A SIGKILLed import keeps whole batches only, and `--upsert` of the same input completes it.
+TEST(VectorsCliKill, KilledImportKeepsWholeBatchesAndUpsertResumes) {
+  TempDir dir;
+  constexpr std::size_t kRecords = 20000, kBatch = 100, kDimension = 8;
+  const std::string input = jsonl(0, kRecords, kDimension);
+  write_text(dir / "big.jsonl", input);
+
+  int stdin_pipe[2], stderr_pipe[2];
+  ASSERT_EQ(::pipe(stdin_pipe), 0);
+  ASSERT_EQ(::pipe(stderr_pipe), 0);
+  const std::string chroma = "CHROMA_PATH=" + (dir / "chroma").string();
+  const std::string data = "LUNA_DATA_DIR=" + (dir / "data").string();
+  const std::string path = std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  std::vector<std::string> args = {LUNADB_CLI_PATH, "vectors", "import", "-", "--collection", "big",
+                                   "--batch", std::to_string(kBatch), "--progress"};
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::dup2(stdin_pipe[0], STDIN_FILENO);
+    ::dup2(stderr_pipe[1], STDERR_FILENO);
+    ::close(stdin_pipe[0]);
+    ::close(stdin_pipe[1]);
+    ::close(stderr_pipe[0]);
+    ::close(stderr_pipe[1]);
+    if (::chdir(dir.path().c_str()) != 0) ::_exit(127);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::string env_words[] = {path, chroma, data};
+    for (auto& e : env_words) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(stdin_pipe[0]);
+  ::close(stderr_pipe[1]);
+
+  // Writing into a pipe whose reader was killed must fail with EPIPE, not kill the test.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &previous);
+  std::thread writer([fd = stdin_pipe[1], &input] {
+    std::size_t written = 0;
+    while (written < input.size()) {
+      ssize_t n = ::write(fd, input.data() + written, std::min<std::size_t>(4096, input.size() - written));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      written += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  });
+
+  // Kill once a few batches are committed: the import is then mid-stream.
+  FILE* progress = ::fdopen(stderr_pipe[0], "r");
+  ASSERT_NE(progress, nullptr);
+  char line[512];
+  int committed_lines = 0;
+  std::string seen;
+  while (committed_lines < 5 && std::fgets(line, sizeof line, progress)) {
+    seen += line;
+    if (std::string(line).rfind("committed batch", 0) == 0) ++committed_lines;
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  writer.join();
+  std::fclose(progress);
+  ::sigaction(SIGPIPE, &previous, nullptr);
+  ASSERT_EQ(committed_lines, 5) << seen;
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the import ended before it was killed: " << seen;
+
+  const std::size_t after_kill = count_of(dir, "big");
+  EXPECT_GE(after_kill, 5 * kBatch);
+  EXPECT_LT(after_kill, kRecords);
+  EXPECT_EQ(after_kill % kBatch, 0u) << after_kill;
+
+  Result resumed = vectors(dir, "import big.jsonl --collection big --upsert --batch 1000");
+  ASSERT_EQ(resumed.code, 0) << describe(resumed);
+  EXPECT_EQ(count_of(dir, "big"), kRecords);
+  Json last = Json::parse(vectors(dir, "get --collection big --ids r19999 --include embeddings").out);
+  EXPECT_EQ(floats(last["embeddings"][0]), test_vector(19999, kDimension));
+}
+
+}  // namespace
