@@ -235,8 +235,10 @@ class MessageRepository {
   // Inserts the message and, in the same transaction, increments the conversation's
   // message_count and sets its updated_at. Unknown conversation -> Error(not_found).
   Message add(const Message& message);
-  // Inserts all rows into one conversation in one transaction with one prepared statement;
-  // each row's conversation_id is ignored. Returns the new ids in input order.
+  // Inserts all rows into one conversation in one transaction (multi-row INSERTs on SQLite, one
+  // reused prepared statement elsewhere) and moves the counters once. Each row's conversation_id
+  // and created_at are ignored: all rows get the same created_at (order within it: by id).
+  // Returns the new ids in input order.
   std::vector<std::int64_t> add_many(std::int64_t conversation_id, std::span<const Message> messages);
   std::optional<Message> get(std::int64_t id);
   // Writes role, content and sentiment_score.

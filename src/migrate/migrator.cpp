@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fstream>
 #include <optional>
+#include <thread>
+#include <chrono>
 
 #include "lunadb/error.hpp"
 #include "lunadb/migrate.hpp"
@@ -129,6 +131,22 @@ class ForeignKeysOff {
  private:
   sql::Connection& c_;
 };
+
+// Another process's migration run holds the write lock between its revisions and re-takes it at
+// once; SQLite's busy handler is not fair, so waiting only DB_BUSY_TIMEOUT_MS could starve this run
+// behind a long one. Keep retrying for as long as a server run waits for its migration lock.
+void begin_waiting(sql::Connection& c) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(kMigrationLockTimeoutS);
+  for (;;) {
+    try {
+      c.begin(sql::TransactionMode::write);
+      return;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::busy || std::chrono::steady_clock::now() > deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
 
 std::string_view trim(std::string_view s) {
   auto first = s.find_first_not_of(" \t");
@@ -277,7 +295,7 @@ struct Migrator::Impl {
     for (;;) {
       ForeignKeysOff foreign_keys_off(c);
       bool transactional = c.dialect().transactional_ddl();
-      if (transactional) c.begin(sql::TransactionMode::write);
+      if (transactional) begin_waiting(c);
       auto rows = read_rows(c);
       check_known(rows);
       RevisionIds applied = set().with_ancestors(RevisionIds(rows.begin(), rows.end()));

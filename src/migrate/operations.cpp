@@ -208,12 +208,6 @@ std::vector<std::string> render_operation(const LocatedOperation& op, const Revi
   return std::visit(Renderer(op, revision, state, dialect), op.operation);
 }
 
-bool needs_existing_schema(const std::vector<LocatedOperation>& ops) {
-  return std::any_of(ops.begin(), ops.end(), [](const LocatedOperation& op) {
-    return !std::holds_alternative<CreateTable>(op.operation) && !std::holds_alternative<RawSql>(op.operation);
-  });
-}
-
 std::string create_version_table_sql() {
   return "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)";
 }

@@ -18,10 +18,6 @@ namespace lunadb::migrate {
 std::vector<std::string> render_operation(const LocatedOperation& op, const Revision& revision, schema::Schema& state,
                                           const sql::Dialect& dialect);
 
-// Does any of these operations need the state of existing tables (everything except
-// create_table, insert and raw SQL)?
-bool needs_existing_schema(const std::vector<LocatedOperation>& ops);
-
 // ---- the version table, exactly as Alembic lays it out ----
 inline constexpr const char* kVersionTable = "alembic_version";
 std::string create_version_table_sql();

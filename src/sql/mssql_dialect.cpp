@@ -732,6 +732,20 @@ schema::Schema MssqlDialect::introspect(Connection& connection) const {
         table.foreign_keys.back().referred_columns.push_back(statement->get_text(3));
       }
     }
+    // A foreign key this dialect had to render NO ACTION reads back as NO ACTION; report the
+    // action lunadb's model asks for instead, so comparing the live schema with the model does not
+    // propose a change SQL Server cannot make.
+    if (const schema::Table* model = schema::luna_schema().find_table(table.name)) {
+      for (auto& fk : table.foreign_keys) {
+        if (fk.on_delete != schema::OnDelete::no_action) continue;
+        for (const auto& wanted : model->foreign_keys) {
+          if (wanted.name == fk.name && wanted.columns == fk.columns && wanted.referred_table == fk.referred_table &&
+              effective_on_delete(*model, wanted) == schema::OnDelete::no_action) {
+            fk.on_delete = wanted.on_delete;
+          }
+        }
+      }
+    }
     {
       auto statement = connection.prepare(kChecksSql);
       statement->bind(1, name);

@@ -16,7 +16,9 @@
 // - Paging is OFFSET n ROWS FETCH NEXT m ROWS ONLY, which SQL Server allows only after ORDER BY.
 // - The migration lock is sp_getapplock owned by the session.
 //
-// Introspection reads sys.* catalog views; it is written for SQL Server 2016+ / Azure SQL and can
+// Introspection reports a NO ACTION foreign key that luna_schema() declares with a cascade this
+// dialect downgrades under the model's action, so autogenerate sees no difference SQL Server could
+// never resolve. Introspection reads sys.* catalog views; it is written for SQL Server 2016+ / Azure SQL and can
 // only run against a real server (the live suite, LUNADB_TEST_MSSQL_URL).
 //
 // Thread-safety: a stateless singleton; every method is const.

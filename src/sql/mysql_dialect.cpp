@@ -45,13 +45,41 @@ std::string quoted_list(const MysqlDialect& d, const std::vector<std::string>& n
   return join(out, ", ");
 }
 
-std::string checks_comment(const MysqlDialect& d, const schema::Table& table) {
+// The table comment: check expressions as written in the model, and the order of foreign keys,
+// unique constraints and indexes (information_schema has no creation order for them).
+std::string table_comment(const MysqlDialect& d, const schema::Table& table) {
   std::vector<std::string> items;
   for (const auto& check : table.checks) {
     items.push_back(check.name);
     items.push_back(check.expression);
   }
+  for (const auto& fk : table.foreign_keys) {
+    items.push_back("#fk");
+    items.push_back(fk.name);
+  }
+  for (const auto& unique : table.uniques) {
+    items.push_back("#uq");
+    items.push_back(unique.name);
+  }
+  for (const auto& index : table.indexes) {
+    items.push_back("#ix");
+    items.push_back(index.name);
+  }
   return d.literal(Value{std::string(kCommentPrefix) + server_ddl::encode_strings(items)});
+}
+
+// Sorts named items: those the comment lists, in its order, then the rest by the position of their
+// first column in the table.
+template <typename T>
+void order_by_comment(std::vector<T>& items, const std::vector<std::string>& listed,
+                      const std::map<std::string, int>& ordinal) {
+  auto key = [&](const T& item) {
+    const auto at = std::find(listed.begin(), listed.end(), item.name);
+    const int column_at = item.columns.empty() || !ordinal.count(item.columns.front()) ? INT_MAX
+                                                                                          : ordinal.at(item.columns.front());
+    return std::make_pair(static_cast<int>(at - listed.begin()), column_at);
+  };
+  std::stable_sort(items.begin(), items.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
 }
 
 std::string primary_key_clause(const MysqlDialect& d, const schema::Table& table) {
@@ -166,7 +194,7 @@ std::vector<std::string> MysqlDialect::create_table(const schema::Table& table) 
   for (const auto& check : table.checks) items.push_back(render_check(*this, check));
   std::vector<std::string> statements;
   statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(items, ",\n\t") + "\n)" + kTableOptions +
-                       " COMMENT=" + checks_comment(*this, table));
+                       " COMMENT=" + table_comment(*this, table));
   for (const auto& index : table.indexes) {
     auto more = create_index(table, index);
     statements.insert(statements.end(), more.begin(), more.end());
@@ -240,7 +268,10 @@ std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, 
     auto more = create_index(after, *index);
     out.insert(out.end(), more.begin(), more.end());
   }
-  if (before.checks != after.checks) out.push_back(table + " COMMENT=" + checks_comment(*this, after));
+  if (before.checks != after.checks || before.indexes != after.indexes || before.uniques != after.uniques ||
+      before.foreign_keys != after.foreign_keys) {
+    out.push_back(table + " COMMENT=" + table_comment(*this, after));
+  }
   return out;
 }
 
@@ -284,6 +315,7 @@ schema::Schema MysqlDialect::introspect(Connection& connection) const {
     schema::Table table;
     std::string sequence;  // from the primary key comment; empty when not lunadb's
     std::string created;
+    std::vector<std::string> fk_order, unique_order, index_order;
   };
   std::vector<Found> found;
   {
@@ -297,8 +329,18 @@ schema::Schema MysqlDialect::introspect(Connection& connection) const {
       Found f;
       f.table.name = st->get_text(0);
       f.created = st->get_text(1);
-      const auto checks = decode_comment(st->get_text(2));
-      for (std::size_t i = 0; i + 1 < checks.size(); i += 2) f.table.checks.push_back({checks[i], checks[i + 1]});
+      const auto items = decode_comment(st->get_text(2));
+      for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+        if (items[i] == "#fk") {
+          f.fk_order.push_back(items[i + 1]);
+        } else if (items[i] == "#uq") {
+          f.unique_order.push_back(items[i + 1]);
+        } else if (items[i] == "#ix") {
+          f.index_order.push_back(items[i + 1]);
+        } else {
+          f.table.checks.push_back({items[i], items[i + 1]});
+        }
+      }
       if (!st->is_null(3)) {
         const auto pk = decode_comment(st->get_text(3));
         if (pk.size() == 2) {
@@ -449,6 +491,9 @@ schema::Schema MysqlDialect::introspect(Connection& connection) const {
       });
       table.indexes = std::move(ordered);
     }
+    order_by_comment(table.foreign_keys, f.fk_order, ordinal);
+    order_by_comment(table.uniques, f.unique_order, ordinal);
+    order_by_comment(table.indexes, f.index_order, ordinal);
     out.tables.push_back(std::move(table));
   }
   return out;

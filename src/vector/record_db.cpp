@@ -20,7 +20,7 @@ constexpr const char* kSchema[] = {
     " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
     " record_id TEXT NOT NULL, seq INTEGER NOT NULL, added_seq INTEGER NOT NULL,"
     " embedding BLOB NOT NULL, document TEXT, metadata TEXT,"
-    " PRIMARY KEY (collection_id, record_id)) WITHOUT ROWID",
+    " UNIQUE (collection_id, record_id))",  // a rowid table: WITHOUT ROWID packs kilobyte rows badly
 };
 
 sql::Blob to_blob(const std::vector<float>& v) {

@@ -59,10 +59,11 @@ std::string quote(const std::string& text) {
 // LUNA_DATA_DIR point into `dir`, plus `env` (KEY=VALUE words).
 Result vectors(const TempDir& dir, const std::string& args, const std::string& env = "", const std::string& prefix = "") {
   const std::string out_file = (dir / "cli.out").string(), err_file = (dir / "cli.err").string();
-  std::string command = "cd " + quote(dir.path().string()) + " && " + (prefix.empty() ? "" : prefix + " | ") +
+  // In a subshell: run_command appends 2>&1, which must not undo our stderr redirection.
+  std::string command = "(cd " + quote(dir.path().string()) + " && " + (prefix.empty() ? "" : prefix + " | ") +
                         "env -i PATH=\"$PATH\" HOME=\"$HOME\" CHROMA_PATH=" + quote((dir / "chroma").string()) +
                         " LUNA_DATA_DIR=" + quote((dir / "data").string()) + " " + env + " " + LUNADB_CLI_PATH +
-                        " vectors " + args + " >" + quote(out_file) + " 2>" + quote(err_file);
+                        " vectors " + args + " >" + quote(out_file) + " 2>" + quote(err_file) + ")";
   Result result{};
   result.code = run_command(command);
   result.out = read_file(out_file);

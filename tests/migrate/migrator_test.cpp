@@ -278,6 +278,29 @@ TEST_P(MigratorOnBackend, RebuildKeepsRowsIndexesAndForeignKeys) {
   EXPECT_TRUE(after.find_table("child")->checks.empty());
 }
 
+TEST_P(MigratorOnBackend, ForeignKeyViolatedByARevisionRollsItBack) {
+  add_revision("r01", "none",
+               "create_table parent\n  column id id not null\n  primary_key pk_parent (id)\nend\n"
+               "create_table child\n  column id id not null\n  column parent_id bigint not null\n  primary_key pk_child (id)\nend\n"
+               "insert parent (id) values (1)\n"
+               "insert child (id, parent_id) values (10, 1), (11, 99)",
+               "drop_table child\ndrop_table parent");
+  add_revision("r02", "r01", "add_foreign_key child fk_child_parent_id_parent (parent_id) references parent (id)",
+               "drop_foreign_key child fk_child_parent_id_parent");
+  Migrator migrator(settings());
+  migrator.upgrade("r01");
+  EXPECT_THROW(migrator.upgrade("head"), Error) << "child 11 points at a missing parent";
+  EXPECT_EQ(migrator.current(), std::vector<std::string>{"r01"});
+  {
+    auto c = connect();
+    EXPECT_TRUE(c->dialect().introspect(*c).find_table("child")->foreign_keys.empty());
+    c->execute("DELETE FROM child WHERE id = 11");
+  }
+  migrator.upgrade("head");
+  auto c = connect();
+  EXPECT_EQ(c->dialect().introspect(*c).find_table("child")->foreign_keys.size(), 1u);
+}
+
 TEST_P(MigratorOnBackend, FailedRevisionLeavesTheDatabaseAtThePreviousRevision) {
   add_revision("r01", "none", marker_table("r01"), "drop_table m_r01");
   add_revision("r02", "r01",

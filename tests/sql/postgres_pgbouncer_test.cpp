@@ -58,6 +58,9 @@ using PgBouncer = PgBouncerBase;
 
 TEST_F(PgBouncer, StatementsSurviveAcrossTransactionsOnDifferentServerSessions) {
   auto c = test::connect(bouncer_);
+  // A second client grabs the server session `c` just released, so `c`'s next transaction runs on
+  // another one (pgbouncer hands out the most recently used server first).
+  auto other = test::connect(bouncer_);
   auto insert = c->prepare("INSERT INTO items (v, note) VALUES (?, ?) RETURNING id");
   auto backend = c->prepare("SELECT pg_backend_pid()");
   std::set<std::int64_t> sessions;
@@ -71,15 +74,40 @@ TEST_F(PgBouncer, StatementsSurviveAcrossTransactionsOnDifferentServerSessions) 
     ASSERT_TRUE(backend->step());
     sessions.insert(backend->get_int64(0));
     tx.commit();
-    // Outside a transaction too (each statement is its own transaction on the pooler).
-    backend->reset();
-    ASSERT_TRUE(backend->step());
-    sessions.insert(backend->get_int64(0));
+    if (other->in_transaction()) other->commit();
+    other->begin();
+    other->execute("SELECT 1");
   }
+  other->rollback();
+  EXPECT_GE(sessions.size(), 2u) << "the pooler never switched server sessions: the test proves nothing";
   auto count = c->prepare("SELECT COUNT(*) FROM items WHERE note = ?");
   count->bind(1, std::string("n😀"));
   ASSERT_TRUE(count->step());
   EXPECT_EQ(count->get_int64(0), 50);
+}
+
+// The control: a named server-side statement does not survive a switch of server session. This
+// is what lunadb's driver never does.
+TEST_F(PgBouncer, NamedPreparedStatementsBreakAcrossTransactions) {
+  auto c = test::connect(bouncer_);
+  auto other = test::connect(bouncer_);
+  c->begin();
+  c->execute("PREPARE lunadb_named AS SELECT 1");
+  c->commit();
+  other->begin();
+  other->execute("SELECT 1");  // holds the session `c` used
+  bool failed = false;
+  try {
+    c->begin();
+    c->execute("EXECUTE lunadb_named");
+    c->commit();
+  } catch (const DatabaseError& e) {
+    failed = true;
+    EXPECT_EQ(e.native_code(), "26000") << e.what();
+  }
+  c->rollback();
+  other->rollback();
+  EXPECT_TRUE(failed);
 }
 
 TEST_F(PgBouncer, WrongPasswordIsRejectedWithoutEchoingIt) {

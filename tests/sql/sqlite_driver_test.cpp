@@ -153,6 +153,25 @@ TEST_F(SqliteDriver, EmptyFileBecomesADatabase) {
   EXPECT_EQ(read_bytes(file).substr(0, 15), "SQLite format 3");
 }
 
+TEST_F(SqliteDriver, UriFilenameIsPassedToSqlite) {
+  open_file(file)->execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (5)");
+  DbUrl url = sqlite_url("file:" + file.string());
+  url.query = {{"mode", "ro"}, {"uri", "true"}};
+  auto connection = open_connection(url, {});
+  EXPECT_EQ(pragma_text(*connection, "query_only"), "0");
+  auto read = connection->prepare("SELECT x FROM t");
+  ASSERT_TRUE(read->step());
+  EXPECT_EQ(read->get_int64(0), 5);
+  read.reset();
+  try {
+    connection->execute("INSERT INTO t VALUES (6)");
+    FAIL() << "wrote through a read-only URI";
+  } catch (const DatabaseError& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::io);
+    EXPECT_EQ(error.native_code(), std::to_string(SQLITE_READONLY));
+  }
+}
+
 TEST_F(SqliteDriver, InMemoryDatabase) {
   DbUrl url = sqlite_url("");
   auto connection = open_connection(url, {});

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct StoreBackend {
 };
 
 std::vector<StoreBackend> store_backends();
+
+// gtest prints the backend by name in test names and failure messages.
+inline void PrintTo(const StoreBackend& backend, std::ostream* out) { *out << backend.name; }
 
 // Settings pointing at `url`, as the CLI would build them.
 Settings settings_for(const DbUrl& url);
