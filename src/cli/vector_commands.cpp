@@ -326,11 +326,14 @@ void register_delete(CLI::App& group, Context& context) {
 
 // `lunadb vectors export | lunadb vectors import -` on one store: the exporter holds the store's
 // lock until it has written everything, so while the store is busy the importer reads its stdin
-// ahead (letting the exporter finish) and waits a little after the end of its input.
+// ahead (letting the exporter finish) and waits up to 10 s after the end of its input.
 std::unique_ptr<vector::VectorStore> open_store_for_import(const Settings& settings, LineReader& reader, bool from_stdin) {
   constexpr std::size_t kMaxReadAheadBytes = std::size_t{1} << 30;
   constexpr auto kWaitAfterInput = std::chrono::seconds(10);
   std::optional<std::chrono::steady_clock::time_point> input_ended;
+  // The first line arrives only once a writer upstream has opened the store itself: opening ours
+  // before would lock it out.
+  if (from_stdin && !reader.read_ahead(1)) input_ended = std::chrono::steady_clock::now();
   for (;;) {
     try {
       return open_store(settings, true);
@@ -416,9 +419,9 @@ void register_import(CLI::App& group, Context& context) {
       std::string committed =
           summary.records == 0
               ? std::string("; nothing was imported")
-              : fmt::format("; {} records in {} batches were committed before this error (fix the input and re-run "
+              : fmt::format("; {} records in {} {} were committed before this error (fix the input and re-run "
                             "with --upsert to resume)",
-                            summary.records, summary.batches);
+                            summary.records, summary.batches, summary.batches == 1 ? "batch" : "batches");
       throw Error(e.kind(), e.what() + committed);
     }
     std::string detail;

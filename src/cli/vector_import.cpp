@@ -41,6 +41,21 @@ class Importer {
   }
 
   void run(LineReader& input) {
+    try {
+      read_all(input);
+    } catch (...) {
+      end_progress_line();
+      throw;
+    }
+    end_progress_line();
+  }
+
+ private:
+  void end_progress_line() {
+    if (show_progress_ && terminal_ && summary_.batches > 0) progress_ << '\n' << std::flush;
+  }
+
+  void read_all(LineReader& input) {
     std::string text;
     std::size_t line_number = 0;
     while (input.next(text)) {
@@ -51,10 +66,8 @@ class Importer {
     }
     if (input.failed()) throw Error(ErrorKind::io, "cannot read " + options_.source_name);
     commit();
-    if (show_progress_ && terminal_ && summary_.batches > 0) progress_ << '\n' << std::flush;
   }
 
- private:
   std::string where(std::size_t line_number) const {
     return options_.source_name + " line " + std::to_string(line_number);
   }

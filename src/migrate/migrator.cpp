@@ -148,6 +148,34 @@ void begin_waiting(sql::Connection& c) {
   }
 }
 
+std::string numbered(const std::vector<std::string>& statements, std::size_t first, std::size_t end) {
+  std::string out;
+  for (std::size_t i = first; i < end; ++i) out += fmt::format("  {}. {}\n", i + 1, statements[i]);
+  return out;
+}
+
+// Without transactional DDL every statement before the failing one has committed on its own
+// (MySQL commits DDL implicitly), so the user must know exactly where the database now stands.
+// `failed` is the index of the failing statement (statements.size(): the alembic_version update).
+std::string non_transactional_report(const sql::Dialect& d, const std::vector<std::string>& statements, std::size_t failed,
+                                     const std::vector<std::string>& rows) {
+  const std::size_t total = statements.size();
+  std::string out = fmt::format("{} DDL is not transactional, so this revision is partly applied.\n", to_string(d.backend()));
+  out += failed == 0 ? std::string("Applied and kept: none\n")
+                     : fmt::format("Applied and kept ({} of {}):\n{}", failed, total, numbered(statements, 0, failed));
+  if (failed < total) {
+    out += fmt::format("Failed: {}. {}\n", failed + 1, statements[failed]);
+    out += failed + 1 == total ? std::string("Not run: none\n")
+                               : fmt::format("Not run ({} of {}):\n{}", total - failed - 1, total, numbered(statements, failed + 1, total));
+  } else {
+    out += "Failed: the alembic_version update after the last statement\n";
+  }
+  out += fmt::format("alembic_version still names {}. Undo the applied statements (or finish the revision) by hand "
+                     "before retrying.",
+                     rows.empty() ? std::string("no revision (base)") : fmt::format("{}", fmt::join(rows, ", ")));
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   auto first = s.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
@@ -258,26 +286,19 @@ struct Migrator::Impl {
     std::size_t done = 0;
     try {
       for (; done < statements.size(); ++done) c.execute(statements[done]);
+      // Without transactional DDL the statements have committed one by one; the alembic_version
+      // rows (plain DML, transactional on InnoDB) still change together, so a merge's DELETE +
+      // UPDATE never half-happens.
+      std::optional<sql::Transaction> version_change;
+      if (!d.transactional_ddl()) version_change.emplace(c, sql::TransactionMode::write);
       for (auto& v : versions) execute_version(c, v);
       d.check_foreign_keys(c);
+      if (version_change) version_change->commit();
     } catch (const Error& e) {
       std::string where = done < statements.size() ? fmt::format("statement {} of {}:\n  {}\n", done + 1, statements.size(), statements[done])
                                                    : std::string("the alembic_version update or the foreign key check\n");
-      std::string outcome;
-      if (d.transactional_ddl()) {
-        outcome = "The revision was rolled back; the database is unchanged.";
-      } else {
-        outcome = fmt::format("{} DDL is not transactional: ", to_string(d.backend()));
-        if (done == 0) {
-          outcome += "no statement of this revision was applied.";
-        } else {
-          outcome += fmt::format("statements 1-{} of this revision WERE applied and stay applied:\n", done);
-          for (std::size_t i = 0; i < done; ++i) outcome += "  " + statements[i] + "\n";
-        }
-        outcome += fmt::format(" statements {}-{} were not applied; alembic_version still names the previous revision. "
-                               "Repair the database by hand before retrying.",
-                               std::min(done + 1, statements.size()), statements.size());
-      }
+      std::string outcome = d.transactional_ddl() ? std::string("The revision was rolled back; the database is unchanged.")
+                                                  : non_transactional_report(d, statements, done, rows);
       std::string message = fmt::format("{} {} ({}) failed at {}{}\n{}", verb, r.id, r.source, where, e.what(), outcome);
       if (auto* db = dynamic_cast<const DatabaseError*>(&e))
         throw DatabaseError(db->kind(), message, {db->backend(), db->native_code(), db->connection_usable(), db->retryable()});

@@ -507,18 +507,21 @@ bool MysqlDialect::table_exists(Connection& connection, std::string_view table) 
 }
 
 void MysqlDialect::acquire_migration_lock(Connection& connection, double timeout_s) const {
-  auto st = connection.prepare("SELECT GET_LOCK(?, ?)");
+  // GET_LOCK names are server-wide: qualify the name with the database so that migrations of
+  // unrelated databases on one server do not wait for each other (MD5 keeps it under MySQL's
+  // 64-character limit for lock names).
+  auto st = connection.prepare("SELECT GET_LOCK(CONCAT(?, '_', MD5(COALESCE(DATABASE(), ''))), ?)");
   st->bind(1, std::string(migration_lock_name));
   st->bind(2, static_cast<std::int64_t>(std::ceil(std::max(0.0, timeout_s))));
   if (st->step() && !st->is_null(0) && st->get_int64(0) == 1) return;
   throw Error(ErrorKind::busy, std::string("another process holds the migration lock (GET_LOCK('") +
-                                   migration_lock_name + "')) after waiting " + std::to_string(timeout_s) +
+                                   migration_lock_name + "_<md5 of the database name>')) after waiting " + std::to_string(timeout_s) +
                                    " s; is another `lunadb upgrade` running?");
 }
 
 void MysqlDialect::release_migration_lock(Connection& connection) const noexcept {
   try {
-    auto st = connection.prepare("SELECT RELEASE_LOCK(?)");
+    auto st = connection.prepare("SELECT RELEASE_LOCK(CONCAT(?, '_', MD5(COALESCE(DATABASE(), ''))))");
     st->bind(1, std::string(migration_lock_name));
     st->step();
   } catch (...) {

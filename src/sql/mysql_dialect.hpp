@@ -4,7 +4,7 @@
 // json_valid CHECK, which introspection folds back into the json type), text -> LONGTEXT,
 // bool -> BOOLEAN (TINYINT(1)), real -> DOUBLE, string(n) -> VARCHAR(n), blob -> LONGBLOB. Every
 // table: ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci. Upsert: ON DUPLICATE KEY
-// UPDATE. DDL is not transactional. Migrations serialise on GET_LOCK('lunadb_migrations').
+// UPDATE. DDL is not transactional. Migrations serialise on GET_LOCK('lunadb_migrations_' + MD5(database)).
 //
 // What MySQL does not keep, lunadb keeps in comments so that introspection reproduces the model:
 //   - the primary key's name (MySQL calls every primary key PRIMARY) and the table's creation

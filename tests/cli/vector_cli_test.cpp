@@ -57,15 +57,23 @@ std::string quote(const std::string& text) {
 
 // Runs `[prefix |] lunadb vectors <args>` in `dir` with a clean environment whose CHROMA_PATH and
 // LUNA_DATA_DIR point into `dir`, plus `env` (KEY=VALUE words).
-Result vectors(const TempDir& dir, const std::string& args, const std::string& env = "", const std::string& prefix = "") {
+Result vectors(const TempDir& dir, const std::string& args, const std::string& env = "", const std::string& prefix = "",
+               bool through_terminal = false) {
   const std::string out_file = (dir / "cli.out").string(), err_file = (dir / "cli.err").string();
   // In a subshell: run_command appends 2>&1, which must not undo our stderr redirection.
   std::string command = "(cd " + quote(dir.path().string()) + " && " + (prefix.empty() ? "" : prefix + " | ") +
                         "env -i PATH=\"$PATH\" HOME=\"$HOME\" CHROMA_PATH=" + quote((dir / "chroma").string()) +
                         " LUNA_DATA_DIR=" + quote((dir / "data").string()) + " " + env + " " + LUNADB_CLI_PATH +
                         " vectors " + args + " >" + quote(out_file) + " 2>" + quote(err_file) + ")";
+  if (through_terminal) {
+    // stdout and stderr both go to the terminal, which `script` copies to cli.out.
+    command = "script -qec " + quote("cd " + quote(dir.path().string()) + " && env -i PATH=\"$PATH\" CHROMA_PATH=" +
+                                      quote((dir / "chroma").string()) + " " + env + " " + LUNADB_CLI_PATH +
+                                      " vectors " + args) +
+              " /dev/null >" + quote(out_file) + " 2>" + quote(err_file) + " </dev/null";
+  }
   Result result{};
-  result.code = run_command(command);
+  result.code = run_command("(" + command + ")");
   result.out = read_file(out_file);
   result.err = read_file(err_file);
   return result;
@@ -215,6 +223,22 @@ TEST(VectorsCli, ImportCountGetQueryExportRoundTrip) {
   EXPECT_EQ(copy_exported.out, exported.out);
 }
 
+TEST(VectorsCli, ProgressOnlyWhenStderrIsATerminal) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 10, 4));
+  Result plain = vectors(dir, "import in.jsonl --collection c --batch 4");
+  ASSERT_EQ(plain.code, 0) << describe(plain);
+  EXPECT_EQ(plain.err, "");
+  // `script` gives the command a pseudo-terminal.
+  Result terminal = vectors(dir, "import in.jsonl --collection c --batch 4 --upsert", "", "",
+                            /*through_terminal=*/true);
+  ASSERT_EQ(terminal.code, 0) << describe(terminal);
+  EXPECT_NE(terminal.out.find("\rimporting into 'c': 8 records, 2 batches"), std::string::npos) << terminal.out;
+  Result forced = vectors(dir, "import in.jsonl --collection c --batch 4 --upsert --progress");
+  ASSERT_EQ(forced.code, 0) << describe(forced);
+  EXPECT_NE(forced.err.find("committed batch 3 (10 records, through line 10)"), std::string::npos) << forced.err;
+}
+
 TEST(VectorsCli, ImportsFromStdinWithAChosenDistance) {
   TempDir dir;
   write_text(dir / "in.jsonl", jsonl(0, 30, 3) + "\n   \n");  // blank lines are skipped
@@ -320,7 +344,7 @@ TEST(VectorsCli, MalformedLineNamesTheLineAndWritesNothingOfItsBatch) {
   // Earlier whole batches stay committed and the message says how many.
   Result partial = vectors(dir, "import bad.jsonl --collection c --batch 2");
   EXPECT_EQ(partial.code, 1) << describe(partial);
-  EXPECT_NE(partial.err.find("2 records in 1 batches were committed"), std::string::npos) << partial.err;
+  EXPECT_NE(partial.err.find("2 records in 1 batch were committed"), std::string::npos) << partial.err;
   EXPECT_EQ(count_of(dir, "c"), 7u);
 
   for (const char* line : {"[1, 2]", "{\"embedding\": [1, 2, 3, 4]}", "{\"id\": 7, \"embedding\": [1, 2, 3, 4]}",

@@ -15,8 +15,10 @@
 #include <thread>
 
 #include "lunadb/config.hpp"
+#include "migrate/backends.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace lunadb::migrate {
@@ -401,6 +403,137 @@ TEST_F(MigrateCli, TwoProcessesUpgradingAtOnceApplyEachRevisionOnce) {
   EXPECT_EQ(applied, (std::vector<std::string>{"p01", "p02", "p03", "p04", "p05", "p06"}));
   EXPECT_EQ(query_texts(db, "SELECT version_num FROM alembic_version"), std::vector<std::string>{"p06"});
 }
+
+// The same commands against PostgreSQL and MariaDB, with DB_URL written as users write it
+// (postgresql+psycopg2://..., mysql+pymysql://...?charset=utf8mb4), each test on a fresh database.
+class MigrateCliOnServer : public MigrateCli, public ::testing::WithParamInterface<test::MigrateBackend> {
+ protected:
+  void SetUp() override {
+    LUNADB_REQUIRE_SERVER(GetParam().server_url());
+    database_ = GetParam().fresh(dir_.path());
+    env_["DB_URL"] = database_.url;
+  }
+  void TearDown() override { database_.owner.reset(); }
+
+  std::unique_ptr<sql::Connection> connect() const {
+    return sql::open_connection(parse_db_url(database_.url), sql::ConnectOptions{});
+  }
+  std::vector<std::string> server_tables() const {
+    auto c = connect();
+    std::vector<std::string> names;
+    for (auto& t : c->dialect().introspect(*c).tables) names.push_back(t.name);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  std::vector<std::string> server_texts(const std::string& sql) const {
+    auto c = connect();
+    auto st = c->prepare(sql);
+    std::vector<std::string> out;
+    while (st->step()) out.push_back(st->get_text(0));
+    return out;
+  }
+
+  test::MigrateDatabase database_;
+};
+
+TEST_P(MigrateCliOnServer, UpgradeDowngradeCurrentCheck) {
+  ASSERT_NE(database_.url.find(GetParam().backend == Backend::mysql ? "mysql+pymysql://" : "postgresql+psycopg2://"), std::string::npos);
+  std::string out;
+  ASSERT_EQ(lunadb("current", &out), 0) << out;
+  EXPECT_EQ(out, "");
+  ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
+  EXPECT_NE(out.find("Running upgrade  -> "), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data")) << "a server URL must not create a SQLite file";
+
+  std::vector<std::string> expected_tables;
+  for (auto& [name, columns] : schema_md_columns()) expected_tables.push_back(name);
+  EXPECT_EQ(server_tables(), expected_tables);
+  {
+    auto c = connect();
+    auto live = c->dialect().introspect(*c);
+    for (auto& [name, columns] : schema_md_columns()) {
+      std::vector<std::string> actual;
+      for (auto& column : live.find_table(name)->columns) actual.push_back(column.name);
+      EXPECT_EQ(actual, columns) << name;
+    }
+  }
+  EXPECT_EQ(server_texts("SELECT current_mood FROM personality_state WHERE id = 1"), std::vector<std::string>{"neutral"});
+
+  ASSERT_EQ(lunadb("current", &out), 0) << out;
+  EXPECT_NE(out.find(" (head)"), std::string::npos) << out;
+  std::string head = out.substr(0, out.find(' '));
+  EXPECT_EQ(server_texts("SELECT version_num FROM alembic_version"), std::vector<std::string>{head});
+  ASSERT_EQ(lunadb("history", &out), 0) << out;
+  EXPECT_NE(out.find("<base> -> " + head + " (head) (current), "), std::string::npos) << out;
+  ASSERT_EQ(lunadb("check", &out), 0) << out;
+  EXPECT_NE(out.find("No new upgrade operations detected."), std::string::npos) << out;
+  ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;  // nothing left to do
+  EXPECT_EQ(out.find("Running upgrade"), std::string::npos) << out;
+
+  // autogenerate against the live database at head finds nothing.
+  ASSERT_EQ(lunadb("revision -m 'no drift' --autogenerate", &out), 0) << out;
+  EXPECT_EQ(out.find("Detected"), std::string::npos) << out;
+
+  ASSERT_EQ(lunadb("downgrade base", &out), 0) << out;
+  EXPECT_NE(out.find("Running downgrade " + head + " -> "), std::string::npos) << out;
+  EXPECT_TRUE(server_tables().empty());
+  EXPECT_TRUE(server_texts("SELECT version_num FROM alembic_version").empty());
+  ASSERT_EQ(lunadb("current", &out), 0) << out;
+  EXPECT_EQ(out, "");
+  ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
+  EXPECT_EQ(server_tables(), expected_tables);
+}
+
+TEST_P(MigrateCliOnServer, UnknownRevisionInTheDatabaseIsAnError) {
+  std::string out;
+  ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
+  connect()->execute("UPDATE alembic_version SET version_num = 'feedfacecafe'");
+  EXPECT_EQ(lunadb("upgrade head", &out), 1) << out;
+  EXPECT_NE(out.find("database is at revision feedfacecafe, which none of the known revisions (embedded) contains"), std::string::npos) << out;
+  EXPECT_EQ(lunadb("downgrade base", &out), 1) << out;
+  EXPECT_EQ(server_tables().size(), 12u);
+}
+
+// Two `lunadb upgrade head` processes on one server database: the migration lock (pg_advisory_lock,
+// GET_LOCK) serialises them and each revision is applied once.
+TEST_P(MigrateCliOnServer, TwoProcessesUpgradingAtOnceApplyEachRevisionOnce) {
+  auto revisions = dir_ / "revisions";
+  env_["LUNADB_MIGRATIONS_DIR"] = revisions.string();
+  write_file(revisions / "0.rev",
+             revision_file("p00", "none", "create_table applied\n  column id id not null\n  column rev string(32) not null\n  primary_key pk_applied (id)\nend",
+                           "drop_table applied"));
+  for (int i = 1; i <= 6; ++i) {
+    std::string id = "p0" + std::to_string(i);
+    write_file(revisions / (id + ".rev"),
+               revision_file(id, "p0" + std::to_string(i - 1), marker(id) + "\ninsert applied (rev) values ('" + id + "')",
+                             "drop_table m_" + id));
+  }
+  auto first_log = (dir_ / "first.log").string();
+  auto second_log = (dir_ / "second.log").string();
+  pid_t first = spawn({"upgrade", "head"}, first_log);
+  pid_t second = spawn({"upgrade", "head"}, second_log);
+  EXPECT_EQ(wait_for(first), 0) << read_bytes(first_log);
+  EXPECT_EQ(wait_for(second), 0) << read_bytes(second_log);
+  EXPECT_EQ(server_texts("SELECT rev FROM applied ORDER BY id"), (std::vector<std::string>{"p01", "p02", "p03", "p04", "p05", "p06"}));
+  EXPECT_EQ(server_texts("SELECT version_num FROM alembic_version"), std::vector<std::string>{"p06"});
+  std::string logs = read_bytes(first_log) + read_bytes(second_log);
+  for (int i = 0; i <= 6; ++i) {
+    std::string line = "Running upgrade " + (i == 0 ? std::string() : "p0" + std::to_string(i - 1)) + " -> p0" + std::to_string(i) + ",";
+    auto at = logs.find(line);
+    EXPECT_NE(at, std::string::npos) << line << "\n" << logs;
+    EXPECT_EQ(logs.find(line, at + 1), std::string::npos) << "applied twice: " << line << "\n" << logs;
+  }
+}
+
+std::vector<test::MigrateBackend> server_backends() {
+  std::vector<test::MigrateBackend> out;
+  for (auto& backend : test::migrate_backends())
+    if (backend.server_url) out.push_back(backend);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, MigrateCliOnServer, ::testing::ValuesIn(server_backends()),
+                         [](const ::testing::TestParamInfo<test::MigrateBackend>& backend) { return backend.param.name; });
 
 }  // namespace
 }  // namespace lunadb::migrate

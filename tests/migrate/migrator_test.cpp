@@ -1,16 +1,21 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "lunadb/error.hpp"
 #include "lunadb/migrate.hpp"
+#include "migrate/autogenerate.hpp"
 #include "migrate/backends.hpp"
 #include "migrate/revision_set.hpp"
 #include "schema/model.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace lunadb::migrate {
@@ -41,12 +46,16 @@ std::string marker_table(const std::string& id) {
 
 class MigratorOnBackend : public ::testing::TestWithParam<MigrateBackend> {
  protected:
-  void SetUp() override { url_ = GetParam().fresh_url(dir_.path()); }
-  void TearDown() override {
-    if (GetParam().drop_database) GetParam().drop_database(url_);
+  void SetUp() override {
+    if (GetParam().server_url) LUNADB_REQUIRE_SERVER(GetParam().server_url());
+    database_ = GetParam().fresh(dir_.path());
+    url_ = database_.url;
   }
+  // Drops the server database (its connections are closed by now: migrators live in the test body).
+  void TearDown() override { database_.owner.reset(); }
 
-  bool is_sqlite() const { return GetParam().name == "sqlite"; }
+  bool is_sqlite() const { return GetParam().backend == Backend::sqlite; }
+  bool is_mysql() const { return GetParam().backend == Backend::mysql; }
   std::filesystem::path revisions_dir() const { return dir_ / "revisions"; }
   std::filesystem::path sqlite_file() const { return dir_ / "test.db"; }
 
@@ -85,6 +94,7 @@ class MigratorOnBackend : public ::testing::TestWithParam<MigrateBackend> {
   }
 
   test::TempDir dir_{"lunadb-migrate"};
+  test::MigrateDatabase database_;
   std::string url_;
 };
 
@@ -244,7 +254,8 @@ TEST_P(MigratorOnBackend, RebuildKeepsRowsIndexesAndForeignKeys) {
                "drop_check child ck_child_note\nalter_column child note type string(20) null no_default");
   Migrator migrator(settings());
   migrator.upgrade("r01");
-  // SQLite refuses NOT NULL while a NULL exists: the revision fails as a whole.
+  // NOT NULL is refused while a NULL exists; it is the revision's first statement, so even on
+  // MySQL (no transactional DDL) nothing of it is applied.
   EXPECT_THROW(migrator.upgrade("head"), Error);
   EXPECT_EQ(migrator.current(), std::vector<std::string>{"r01"});
   {
@@ -267,7 +278,7 @@ TEST_P(MigratorOnBackend, RebuildKeepsRowsIndexesAndForeignKeys) {
   EXPECT_THROW(c->execute("INSERT INTO child (id, parent_id, note) VALUES (12, 1, '')"), DatabaseError);
   c->execute("INSERT INTO child (id, parent_id) VALUES (12, 1)");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM child WHERE id = 12 AND note = 'none'"), 1) << "the new default applies";
-  c->execute("PRAGMA foreign_keys = ON");
+  if (is_sqlite()) c->execute("PRAGMA foreign_keys = ON");  // servers always enforce them
   c->execute("DELETE FROM parent WHERE id = 1");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM child"), 1) << "the cascade survived the rebuild";
   c.reset();
@@ -315,9 +326,73 @@ TEST_P(MigratorOnBackend, FailedRevisionLeavesTheDatabaseAtThePreviousRevision) 
     EXPECT_NE(message.find("upgrade r02"), std::string::npos) << message;
     EXPECT_NE(message.find("statement 2 of 2"), std::string::npos) << message;
     EXPECT_NE(message.find("no_such_table"), std::string::npos) << message;
+    if (sql::dialect_for(GetParam().backend).transactional_ddl()) {
+      EXPECT_NE(message.find("The revision was rolled back; the database is unchanged."), std::string::npos) << message;
+    } else {
+      // MySQL committed the CREATE TABLE implicitly: the message must say so, statement by statement.
+      EXPECT_NE(message.find("DDL is not transactional"), std::string::npos) << message;
+      EXPECT_NE(message.find("Applied and kept (1 of 2):\n  1. CREATE TABLE `m_r02`"), std::string::npos) << message;
+      EXPECT_NE(message.find("Failed: 2. INSERT INTO no_such_table VALUES (1)"), std::string::npos) << message;
+      EXPECT_NE(message.find("Not run: none"), std::string::npos) << message;
+      EXPECT_NE(message.find("alembic_version still names r01"), std::string::npos) << message;
+    }
   }
   EXPECT_EQ(migrator.current(), std::vector<std::string>{"r01"});
+  if (sql::dialect_for(GetParam().backend).transactional_ddl()) {
+    EXPECT_EQ(tables(), std::vector<std::string>{"m_r01"});
+  } else {
+    EXPECT_EQ(tables(), (std::vector<std::string>{"m_r01", "m_r02"})) << "what the message says was applied is there";
+  }
+}
+
+// A revision set in its own LUNADB_MIGRATIONS_DIR whose second statement fails, with statements
+// after it: on MySQL the report lists exactly what was applied, what failed and what never ran;
+// once repaired by hand (as the message asks), the upgrade completes.
+TEST_P(MigratorOnBackend, FailedRevisionReportsAppliedFailedAndPendingStatements) {
+  add_revision("r01", "none", marker_table("r01"), "drop_table m_r01");
+  add_revision("r02", "r01",
+               "add_column m_r01 note string(20) null\n"
+               "sql sqlite, postgresql, mysql, mssql: UPDATE no_such_table SET x = 1\n"
+               "create_index m_r01 ix_m_r01_note (note)\n" +
+                   marker_table("r02"),
+               "drop_table m_r02\ndrop_index m_r01 ix_m_r01_note\ndrop_column m_r01 note");
+  Migrator migrator(settings());
+  migrator.upgrade("r01");
+  std::string message;
+  try {
+    migrator.upgrade("head");
+    FAIL() << "the failing revision succeeded";
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("upgrade r02 (" + (revisions_dir() / "r02.rev").string() + ") failed at statement 2 of 4"), std::string::npos)
+      << message;
+  EXPECT_EQ(migrator.current(), std::vector<std::string>{"r01"});
+  auto c = connect();
+  auto note_column = [&] { return c->dialect().introspect(*c).find_table("m_r01")->find_column("note"); };
+  if (!is_mysql()) {
+    EXPECT_NE(message.find("The revision was rolled back"), std::string::npos) << message;
+    EXPECT_EQ(note_column(), nullptr);
+    EXPECT_EQ(tables(), std::vector<std::string>{"m_r01"});
+    return;
+  }
+  EXPECT_NE(message.find("MySQL DDL is not transactional"), std::string::npos) << message;
+  EXPECT_NE(message.find("Applied and kept (1 of 4):\n  1. ALTER TABLE `m_r01` ADD COLUMN `note` VARCHAR(20) NULL\n"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("Failed: 2. UPDATE no_such_table SET x = 1\n"), std::string::npos) << message;
+  EXPECT_NE(message.find("Not run (2 of 4):\n  3. CREATE INDEX `ix_m_r01_note` ON `m_r01` (`note`)\n  4. CREATE TABLE `m_r02`"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("alembic_version still names r01"), std::string::npos) << message;
+  // The database agrees with the report.
+  ASSERT_NE(note_column(), nullptr);
+  EXPECT_TRUE(c->dialect().introspect(*c).find_table("m_r01")->indexes.empty());
   EXPECT_EQ(tables(), std::vector<std::string>{"m_r01"});
+  // Repair: undo the applied statement, then the upgrade runs the whole revision again.
+  c->execute("ALTER TABLE m_r01 DROP COLUMN note");
+  c->execute("CREATE TABLE no_such_table (x INT)");
+  EXPECT_EQ(migrator.upgrade("head"), std::vector<std::string>{"r02"});
+  EXPECT_EQ(tables(), (std::vector<std::string>{"m_r01", "m_r02", "no_such_table"}));
 }
 
 TEST_P(MigratorOnBackend, UnknownRevisionInTheDatabaseIsReportedAndNothingChanges) {
@@ -451,9 +526,15 @@ TEST_P(MigratorOnBackend, OfflineRebuildUsesTheReplayedTable) {
   add_revision("r02", "r01", "alter_column items name not null default 'x'", "alter_column items name null no_default");
   Migrator migrator(settings());
   std::string script = migrator.offline_sql("r01:r02", Direction::upgrade);
-  // The rebuilt table carries the index and the new NOT NULL default, taken from the replay of r01.
-  EXPECT_NE(script.find("ix_items_name"), std::string::npos) << script;
-  EXPECT_NE(script.find("NOT NULL DEFAULT 'x'"), std::string::npos) << script;
+  if (is_sqlite()) {
+    // The rebuilt table carries the index and the new NOT NULL default, taken from the replay of r01.
+    EXPECT_NE(script.find("ix_items_name"), std::string::npos) << script;
+    EXPECT_NE(script.find("NOT NULL DEFAULT 'x'"), std::string::npos) << script;
+  } else {
+    // Servers ALTER in place; the script names the column's new nullability and default.
+    EXPECT_NE(script.find("NOT NULL"), std::string::npos) << script;
+    EXPECT_NE(script.find("'x'"), std::string::npos) << script;
+  }
   // And the script really works: run it on the database at r01.
   migrator.upgrade("r01");
   auto c = connect();
@@ -508,7 +589,7 @@ TEST_P(MigratorOnBackend, AutogenerateDetectsColumnIndexAndConstraintChanges) {
   embedded.upgrade("head");
   {
     auto c = connect();
-    c->execute("DROP INDEX ix_tasks_completed_due_date");
+    c->execute(is_mysql() ? "DROP INDEX ix_tasks_completed_due_date ON tasks" : "DROP INDEX ix_tasks_completed_due_date");
     c->execute("ALTER TABLE tasks ADD COLUMN legacy TEXT");
   }
   std::filesystem::create_directories(revisions_dir());
@@ -520,6 +601,80 @@ TEST_P(MigratorOnBackend, AutogenerateDetectsColumnIndexAndConstraintChanges) {
   ASSERT_EQ(r.downgrade.size(), 2u);
   EXPECT_EQ(describe_operation(r.downgrade[0].operation), "drop index ix_tasks_completed_due_date on tasks");
   EXPECT_EQ(std::get<AddColumn>(r.downgrade[1].operation).column.type.kind, schema::TypeKind::text);
+}
+
+// Autogenerate against the live database at the embedded head: no false positives; then drift
+// made by hand (a column added, a column dropped, a nullability changed, an index dropped) is
+// found, the generated revision repairs it, and no difference remains.
+TEST_P(MigratorOnBackend, AutogenerateAgainstTheLiveHeadFindsExactlyTheHandMadeDrift) {
+  std::filesystem::create_directories(revisions_dir());
+  for (auto& entry : std::filesystem::directory_iterator(std::filesystem::path(LUNADB_SOURCE_DIR) / "migrations/versions"))
+    if (entry.path().extension() == ".rev") std::filesystem::copy_file(entry.path(), revisions_dir() / entry.path().filename());
+  std::vector<std::string> log;
+  Migrator migrator(settings(), [&](const std::string& line) { log.push_back(line); });
+  migrator.upgrade("head");
+  auto live_differences = [&] {
+    auto c = connect();
+    return compare_schemas(c->dialect().introspect(*c), schema::luna_schema(), c->dialect()).differences;
+  };
+  EXPECT_EQ(live_differences(), std::vector<std::string>{}) << "false positives at head";
+  log.clear();
+  auto clean = migrator.autogenerate("nothing to do", dir_ / "clean");
+  Revision nothing = parse_revision(read_bytes(clean), clean.string());
+  EXPECT_TRUE(nothing.upgrade.empty());
+  EXPECT_TRUE(nothing.downgrade.empty());
+  EXPECT_NE(read_bytes(clean).find("No differences were detected"), std::string::npos);
+  for (auto& line : log) EXPECT_EQ(line.rfind("Detected", 0), std::string::npos) << line;
+
+  {
+    auto c = connect();
+    c->execute("ALTER TABLE tasks ADD COLUMN legacy TEXT");
+    c->execute("ALTER TABLE tasks DROP COLUMN completed_at");
+    switch (GetParam().backend) {
+      case Backend::postgresql:
+        c->execute("ALTER TABLE calendar_events ALTER COLUMN location SET NOT NULL");
+        c->execute("DROP INDEX ix_tasks_completed_due_date");
+        break;
+      case Backend::mysql:
+        c->execute("ALTER TABLE calendar_events MODIFY location VARCHAR(500) NOT NULL");
+        c->execute("DROP INDEX ix_tasks_completed_due_date ON tasks");
+        break;
+      default: {
+        // SQLite cannot ALTER nullability: rebuild the table the way a user would, with the dialect.
+        c->execute("DROP INDEX ix_tasks_completed_due_date");
+        const auto& d = c->dialect();
+        schema::Table before = *d.introspect(*c).find_table("calendar_events");
+        schema::Table after = before;
+        for (auto& column : after.columns)
+          if (column.name == "location") column.nullable = false;
+        sql::Transaction tx(*c);
+        for (auto& statement : d.alter_table(before, after)) c->execute(statement);
+        tx.commit();
+      }
+    }
+  }
+  log.clear();
+  auto path = migrator.autogenerate("repair drift", revisions_dir());
+  Revision r = parse_revision(read_bytes(path), path.string());
+  std::vector<std::string> found;
+  for (auto& op : r.upgrade) found.push_back(describe_operation(op.operation));
+  EXPECT_EQ(sorted(found), sorted({"add column tasks.completed_at", "alter column calendar_events.location (nullability)",
+                                   "create index ix_tasks_completed_due_date on tasks", "drop column tasks.legacy"}));
+  EXPECT_EQ(r.downgrade.size(), 4u);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(), [](const std::string& l) { return l.rfind("Detected ", 0) == 0; }), 4);
+  for (auto& op : r.upgrade)
+    if (auto* alter = std::get_if<AlterColumn>(&op.operation)) EXPECT_EQ(alter->nullable, std::optional<bool>(true));
+
+  Migrator again(settings());
+  EXPECT_EQ(again.upgrade("head").size(), 1u);
+  EXPECT_EQ(live_differences(), std::vector<std::string>{}) << "the generated revision left differences";
+  // Its downgrade brings the drift back.
+  EXPECT_EQ(again.downgrade("-1").size(), 1u);
+  auto c = connect();
+  auto live = c->dialect().introspect(*c);
+  EXPECT_NE(live.find_table("tasks")->find_column("legacy"), nullptr);
+  EXPECT_EQ(live.find_table("tasks")->find_column("completed_at"), nullptr);
+  EXPECT_FALSE(live.find_table("calendar_events")->find_column("location")->nullable);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MigratorOnBackend, ::testing::ValuesIn(test::migrate_backends()),
@@ -559,6 +714,40 @@ TEST_P(MigrateConcurrency, TwoRunnersApplyEachRevisionOnce) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM applied"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(DISTINCT rev) FROM applied"), 8);
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM alembic_version WHERE version_num = 'r08'"), 1);
+}
+
+// While another session holds the migration lock (servers: the dialect's pg_advisory_lock /
+// GET_LOCK; SQLite: a write transaction), an upgrade waits and changes nothing; it runs once the
+// lock is released.
+TEST_P(MigrateConcurrency, UpgradeWaitsForTheMigrationLock) {
+  linear_revisions();
+  auto holder = connect();
+  if (is_sqlite()) {
+    holder->begin(sql::TransactionMode::write);
+  } else {
+    holder->dialect().acquire_migration_lock(*holder, 5);
+  }
+  std::vector<std::string> applied;
+  std::string error;
+  std::thread runner([&] {
+    try {
+      Migrator migrator(settings());
+      applied = migrator.upgrade("head");
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_TRUE(tables().empty()) << "the upgrade ran while another session held the migration lock";
+  if (is_sqlite()) {
+    holder->rollback();
+  } else {
+    holder->dialect().release_migration_lock(*holder);
+  }
+  runner.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(applied, (std::vector<std::string>{"r01", "r02", "r03"}));
+  EXPECT_EQ(tables(), (std::vector<std::string>{"m_r01", "m_r02", "m_r03"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MigrateConcurrency, ::testing::ValuesIn(test::migrate_backends()),
