@@ -89,6 +89,11 @@ class Importer {
     if (texts.empty()) return;
     Embedder& embedder = embedder_();
     if (collection_) require_same_model(collection_->config(), embedder);
+    if (options_.model && *options_.model != embedder.model()) {
+      throw Error(ErrorKind::usage, "--model " + *options_.model + ": " + range() + " must be embedded, and the " +
+                                        embedder.provider() + " provider embeds with '" + embedder.model() + "' (" +
+                                        model_setting(embedder) + ")");
+    }
     std::vector<std::vector<float>> vectors;
     try {
       vectors = embedder.embed(texts);

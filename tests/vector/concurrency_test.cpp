@@ -24,8 +24,8 @@ TEST(VectorConcurrency, ReadersSeeConsistentResultsWhileOneWriterWrites) {
   config.name = "luna_facts";
   config.dimension = 16;
   auto c = store->create_collection(config);
-  constexpr int kBatches = 30;
-  constexpr int kBatch = 20;
+  constexpr int kBatches = 12;
+  constexpr int kBatch = 70;  // above 64: inserted into the graph by two threads
   auto vectors = testing::clustered_vectors(kBatches * kBatch, 16, 6, 5);
 
   std::atomic<bool> done{false};
