@@ -160,7 +160,8 @@ std::string numbered(const std::vector<std::string>& statements, std::size_t fir
 std::string non_transactional_report(const sql::Dialect& d, const std::vector<std::string>& statements, std::size_t failed,
                                      const std::vector<std::string>& rows) {
   const std::size_t total = statements.size();
-  std::string out = fmt::format("{} DDL is not transactional, so this revision is partly applied.\n", to_string(d.backend()));
+  const char* name = d.backend() == Backend::mysql ? "MySQL" : d.backend() == Backend::mssql ? "SQL Server" : "this database's";
+  std::string out = fmt::format("{} DDL is not transactional, so this revision is partly applied.\n", name);
   out += failed == 0 ? std::string("Applied and kept: none\n")
                      : fmt::format("Applied and kept ({} of {}):\n{}", failed, total, numbered(statements, 0, failed));
   if (failed < total) {
