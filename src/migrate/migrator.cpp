@@ -466,7 +466,7 @@ std::string Migrator::offline_sql(std::string_view range, Direction direction) {
   std::string out;
   auto emit = [&](const std::string& statement) { out += statement + terminator + "\n\n"; };
   for (auto& s : d.before_migration()) emit(s);
-  if (d.transactional_ddl()) emit("BEGIN");
+  if (d.transactional_ddl()) emit(d.begin_transaction_statement());
 
   if (direction == Direction::upgrade) {
     if (applied.empty()) emit(create_version_table_sql());

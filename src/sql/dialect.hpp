@@ -35,6 +35,8 @@ class Dialect {
   virtual bool transactional_ddl() const { return true; }
   // Written between statements in offline scripts: ";" or ";\nGO" for SQL Server.
   virtual std::string statement_terminator() const { return ";"; }
+  // How an offline script opens its transaction ("BEGIN TRANSACTION" in T-SQL).
+  virtual std::string begin_transaction_statement() const { return "BEGIN"; }
 
   // ---- DDL ----
   // CREATE TABLE with its constraints, followed by CREATE INDEX statements.

@@ -36,6 +36,7 @@ class MssqlDialect final : public Dialect {
   std::string default_literal(const schema::DefaultValue& value) const override;
   bool transactional_ddl() const override { return true; }
   std::string statement_terminator() const override { return ";\nGO"; }
+  std::string begin_transaction_statement() const override { return "BEGIN TRANSACTION"; }
   // [name] TYPE NULL|NOT NULL [CONSTRAINT [df_<table>_<column>] DEFAULT (...)]
   std::string column_definition(const schema::Table& table, const schema::Column& column) const override;
 
