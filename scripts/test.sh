@@ -28,7 +28,7 @@ if [[ $quick -eq 0 ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUNADB_SANITIZE=address,undefined >/dev/null
   cmake --build build-asan -j"$jobs"
   step "tests under ASan + UBSan"
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS="suppressions=$root/tests/lsan.supp" \
      ctest -L all --output-on-failure)
 
   step "build (TSan)"

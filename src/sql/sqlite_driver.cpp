@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+#include <thread>
 
 #include "lunadb/error.hpp"
 #include "sql/backends.hpp"
@@ -412,7 +414,25 @@ std::unique_ptr<Connection> open_sqlite_connection(const DbUrl& url, const Conne
       // mode=ro or mode=memory: the journal mode stays what SQLite chose.
     }
   } else if (!in_memory) {
-    setup("PRAGMA journal_mode = WAL");
+    // Switching to WAL needs an exclusive lock and SQLite does not call the busy handler for it,
+    // so two processes opening a new file at once would see "database is locked". WAL is
+    // persistent: once any connection switched the file, the others find it already set.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+    for (;;) {
+      auto mode = connection->prepare("PRAGMA journal_mode");
+      if (mode->step() && mode->get_text(0) == "wal") break;
+      mode.reset();
+      try {
+        connection->execute("PRAGMA journal_mode = WAL");
+        break;
+      } catch (const DatabaseError& error) {
+        if (error.kind() != ErrorKind::busy || std::chrono::steady_clock::now() >= deadline) {
+          throw DatabaseError(error.kind(), std::string(error.what()) + " (database " + filename + ")",
+                              {"sqlite", error.native_code(), false, error.retryable()});
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   setup("PRAGMA synchronous = NORMAL");
   setup("PRAGMA foreign_keys = ON");
