@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Parses every statement of the given T-SQL files with sqlglot's tsql dialect (scripts/tsql_parse.py)
-# and fails listing the statements that do not parse.
+# and fails listing the statements that do not parse. With --strict (first argument) it also fails
+# on syntax of other dialects that sqlglot's tsql reader tolerates but SQL Server refuses (LIMIT,
+# RETURNING, TRUE/FALSE, ON CONFLICT, row-value comparisons, $n / :name parameters).
 #
 # sqlglot lives in a virtualenv, created on first use:
 #   LUNADB_TSQL_VENV (default: ${XDG_CACHE_HOME:-$HOME/.cache}/lunadb/tsql-venv)
@@ -12,7 +14,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${LUNADB_TSQL_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/lunadb/tsql-venv}"
 
 if [ "$#" -lt 1 ]; then
-  echo "usage: $0 FILE.sql..." >&2
+  echo "usage: $0 [--strict] FILE.sql..." >&2
   exit 2
 fi
 

@@ -41,7 +41,7 @@ TEST(MssqlOffline, UpgradeAndDowngradeScriptsAreValidTsql) {
   EXPECT_NE(down.find("DROP TABLE [conversations]"), std::string::npos);
 
   std::string output;
-  int code = run_command(std::string("bash ") + LUNADB_SOURCE_DIR + "/scripts/check-tsql.sh '" +
+  int code = run_command(std::string("bash ") + LUNADB_SOURCE_DIR + "/scripts/check-tsql.sh --strict '" +
                              (dir / "up.sql").string() + "' '" + (dir / "down.sql").string() + "'",
                          &output);
   if (code == 3 && std::getenv("CI") == nullptr) GTEST_SKIP() << "sqlglot unavailable: " << output;

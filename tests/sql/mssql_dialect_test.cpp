@@ -116,7 +116,7 @@ TEST(MssqlDialect, EveryRenderedStatementParsesAsTsql) {
   test::TempDir dir("lunadb-tsql");
   const auto file = dir / "statements.sql";
   std::ofstream(file, std::ios::binary) << script(every_statement());
-  const std::string command = std::string(LUNADB_SOURCE_DIR) + "/scripts/check-tsql.sh " + file.string() + " " +
+  const std::string command = std::string(LUNADB_SOURCE_DIR) + "/scripts/check-tsql.sh --strict " + file.string() + " " +
                               LUNADB_SOURCE_DIR + "/tests/sql/golden/mssql_schema.sql";
   std::string output;
   int status = test::run_command(command, &output);
