@@ -8,11 +8,14 @@
 #include <cstdlib>
 
 #include "lunadb/error.hpp"
+#include "lunadb/store.hpp"
 #include "schema/model.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
 #include "sql/mssql_dialect.hpp"
 #include "sql/odbc_driver.hpp"
+#include "sql/queue_pool.hpp"
+#include "store/schema_setup.hpp"
 #include "support/servers.hpp"
 
 namespace lunadb::sql {
@@ -232,6 +235,124 @@ TEST_F(MssqlLive, KilledSessionIsDetected) {
     EXPECT_FALSE(e.connection_usable());
   }
   EXPECT_FALSE(c().usable());
+}
+
+// The pool over real SQL Server connections: a lease returned inside a transaction is rolled
+// back (@@TRANCOUNT 0, the row gone) and the same session is handed out again.
+TEST_F(MssqlLive, PoolRollsBackOnReturnAndReusesTheSession) {
+  c().execute("CREATE TABLE [items] ([id] BIGINT IDENTITY(1,1) PRIMARY KEY, [v] BIGINT NOT NULL)");
+  QueuePoolOptions options;
+  options.pool_size = 1;
+  options.max_overflow = 0;
+  options.pre_ping = false;
+  const DbUrl url = with_database(server_, name_);
+  auto pool = make_queue_pool(Backend::mssql, options, [url] { return open_connection(url, ConnectOptions{}); });
+  std::int64_t session = 0;
+  {
+    auto lease = pool->acquire();
+    auto spid = lease->prepare("SELECT @@SPID");
+    ASSERT_TRUE(spid->step());
+    session = spid->get_int64(0);
+    spid.reset();
+    lease->begin();
+    lease->execute("INSERT INTO [items] ([v]) VALUES (1)");
+  }
+  auto lease = pool->acquire();
+  auto state = lease->prepare("SELECT @@SPID, @@TRANCOUNT, (SELECT COUNT(*) FROM [items])");
+  ASSERT_TRUE(state->step());
+  EXPECT_EQ(state->get_int64(0), session);
+  EXPECT_EQ(state->get_int64(1), 0);
+  EXPECT_EQ(state->get_int64(2), 0);
+}
+
+// The store end to end on SQL Server: the statements parsed offline by
+// tests/store/mssql_statements_test.cpp, run for real, with the explicit deletes that stand in for
+// the cascades SQL Server refuses.
+TEST_F(MssqlLive, StoreRunsOnSqlServer) {
+  store::create_schema_directly(c());
+  QueuePoolOptions options;
+  options.pool_size = 2;
+  const DbUrl url = with_database(server_, name_);
+  auto pool = make_queue_pool(Backend::mssql, options, [url] { return open_connection(url, ConnectOptions{}); });
+  store::Store s(*pool);
+
+  store::Conversation conversation;
+  conversation.title = "Gespräch 😀";
+  conversation = s.conversations().add(conversation);
+  store::Message message;
+  message.conversation_id = conversation.id;
+  message.role = "user";
+  message.content = "hello";
+  message = s.messages().add(message);
+  std::vector<store::Message> batch(3, message);
+  auto batch_ids = s.messages().add_many(conversation.id, batch);
+  ASSERT_EQ(batch_ids.size(), 3u);
+  EXPECT_EQ(s.conversations().get(conversation.id)->message_count, 4);
+  auto latest = s.messages().latest(conversation.id, 2);
+  ASSERT_EQ(latest.size(), 2u);
+  EXPECT_EQ(latest.back().id, batch_ids.back());
+  EXPECT_EQ(s.messages().for_conversation(conversation.id, store::Page{2, 1}).size(), 2u);
+  EXPECT_EQ(s.messages().for_conversation_after(conversation.id, message, 10).size(), 3u);
+  EXPECT_TRUE(s.messages().remove(batch_ids.front()));
+  EXPECT_EQ(s.conversations().get(conversation.id)->message_count, 3);
+
+  store::Fact fact;
+  fact.category = "preference";
+  fact.content = "tea";
+  fact.source_conversation_id = conversation.id;
+  auto a = s.facts().add(fact);
+  auto b = s.facts().add(fact);
+  store::FactRelationship edge;
+  edge.fact_id_a = a.id;
+  edge.fact_id_b = b.id;
+  edge.relationship = "RELATED";
+  auto first = s.fact_relationships().link(edge);
+  edge.relationship = "CONFIRMS";
+  auto second = s.fact_relationships().link(edge);
+  EXPECT_EQ(first.id, second.id);
+  EXPECT_EQ(second.relationship, "CONFIRMS");
+  store::ContradictionNote note;
+  note.new_fact_id = b.id;
+  note.old_fact_id = a.id;
+  note.note = "n";
+  note = s.contradiction_notes().add(note);
+  std::vector<std::int64_t> note_ids{note.id};
+  EXPECT_EQ(s.contradiction_notes().mark_consumed(note_ids), 1);
+  EXPECT_TRUE(s.contradiction_notes().unconsumed().empty());
+  std::vector<std::int64_t> fact_ids{a.id, b.id};
+  EXPECT_EQ(s.facts().touch(fact_ids), 2);
+  EXPECT_EQ(s.facts().active_by_category("preference").size(), 2u);
+
+  store::Episode episode;
+  episode.conversation_id = conversation.id;
+  episode.summary = "one";
+  auto e1 = s.episodes().upsert(episode);
+  episode.summary = "two";
+  auto e2 = s.episodes().upsert(episode);
+  EXPECT_EQ(e1.id, e2.id);
+  EXPECT_EQ(e2.summary, "two");
+
+  auto personality = s.personality().get();
+  personality.current_mood = "cheerful";
+  s.personality().update(personality);
+  EXPECT_EQ(s.personality().get().current_mood, "cheerful");
+
+  store::AuditEntry entry;
+  entry.conversation_id = conversation.id;
+  entry.tool = "t";
+  entry.status = "ok";
+  entry = s.audit_log().append(entry);
+  EXPECT_EQ(s.audit_log().recent(store::Page{1, 0}).size(), 1u);
+
+  // NO ACTION foreign keys on SQL Server: the store removes what names the fact itself.
+  EXPECT_TRUE(s.facts().remove(a.id));
+  EXPECT_FALSE(s.fact_relationships().get(first.id).has_value());
+  EXPECT_FALSE(s.contradiction_notes().get(note.id).has_value());
+  EXPECT_TRUE(s.conversations().remove(conversation.id));
+  EXPECT_TRUE(s.messages().for_conversation(conversation.id).empty());
+  EXPECT_FALSE(s.episodes().get(e1.id).has_value());
+  EXPECT_FALSE(s.facts().get(b.id)->source_conversation_id.has_value());
+  EXPECT_FALSE(s.audit_log().get(entry.id)->conversation_id.has_value());
 }
 
 }  // namespace
