@@ -10,6 +10,11 @@ columns, checks and indexes as in shared/spec/schema.md):
   3. the newest 50 messages of a conversation read back, p50/p99 latency.
 Each is run with the ORM (Session, mapped classes: how Luna's Python version writes) and with Core
 (insert()/update() on Table objects). Prints JSON with --json.
+
+With --url (a SQLAlchemy URL: postgresql+psycopg2://..., mysql+pymysql://...?charset=utf8mb4) the
+same work runs on that server database; the two tables are created before each run and dropped
+after, so the database must not hold them already. Engines use SQLAlchemy's defaults (QueuePool,
+insertmanyvalues for the batches), as Luna's Python version does.
 """
 
 import argparse
@@ -75,6 +80,13 @@ class Message(Base):
         CheckConstraint("sentiment_score BETWEEN -1 AND 1", name="ck_messages_sentiment_score"),
         Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
     )
+
+
+def make_server_engine(url):
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    return engine
 
 
 def make_engine(path):
@@ -224,6 +236,7 @@ def main():
     parser.add_argument("--rows", type=int, default=20000, help="messages written by each insert benchmark")
     parser.add_argument("--reads", type=int, default=2000, help="reads of the newest 50 messages")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--url", help="a server database (SQLAlchemy URL) instead of a SQLite file")
     args = parser.parse_args()
     if args.rows < 1 or args.reads < 1:
         parser.error("--rows and --reads must be at least 1")
@@ -236,10 +249,22 @@ def main():
     try:
         results = {"sqlalchemy_version": sqlalchemy.__version__, "sqlite_version": sqlite3.sqlite_version,
                    "rows": args.rows, "batch_size": BATCH_SIZE, "reads": args.reads, "read_limit": READ_LIMIT}
+        if args.url:
+            results["backend"] = args.url.split("+")[0].split(":")[0]
         for name, bench in (("orm", bench_orm), ("core", bench_core)):
-            engine = make_engine(os.path.join(scratch, f"{name}.db"))
-            (single, single_cpu), (batch, batch_cpu), latencies = bench(engine, contents, args.reads)
-            engine.dispose()
+            if args.url:
+                engine = make_server_engine(args.url)
+                with engine.connect():
+                    pass  # the dialect learns the server version on the first connect
+                results["server_version"] = ".".join(str(p) for p in engine.dialect.server_version_info or ())
+            else:
+                engine = make_engine(os.path.join(scratch, f"{name}.db"))
+            try:
+                (single, single_cpu), (batch, batch_cpu), latencies = bench(engine, contents, args.reads)
+            finally:
+                if args.url:
+                    Base.metadata.drop_all(engine)
+                engine.dispose()
             results.update({
                 f"{name}_single_row_tx_rows_per_s": single,
                 f"{name}_single_row_tx_rows_per_cpu_s": single_cpu,

@@ -5,6 +5,10 @@
 //   3. the newest 50 messages of a conversation read back (latency percentiles)
 //   4. raw sqlite3: the same batches (and, for reference, the same one-row transactions)
 // The database is a fresh temporary file unless --path names one (which must not exist yet).
+// With --url DB_URL the store phases run against a PostgreSQL or MySQL/MariaDB database instead
+// (it must hold none of the twelve tables; the benchmark creates them and drops them again), and
+// the raw sqlite3 baseline is skipped: there, rows per wall-clock second is the measure, since the
+// server's work is not in this process's CPU time.
 // Its SQLAlchemy peer is bench/peers/sqlalchemy_writes.py (bench/peers/run_writes.sh).
 
 #include <fmt/format.h>
@@ -21,6 +25,7 @@
 #include "cli/commands.hpp"
 #include "lunadb/error.hpp"
 #include "lunadb/store.hpp"
+#include "sql/dialect.hpp"
 #include "sql/pool.hpp"
 #include "sql/value.hpp"
 #include "store/schema_setup.hpp"
@@ -40,6 +45,7 @@ struct Options {
   std::int64_t rows = 20000;
   int reads = 2000;
   std::string path;
+  std::string url;
   bool json = false;
 };
 
@@ -161,13 +167,13 @@ struct StoreResults {
   double read_p99_us = 0;
 };
 
-StoreResults bench_store(const fs::path& file, const Options& options, const std::vector<std::string>& contents) {
-  auto source = sql::make_connection_source(sqlite_settings(file));
+StoreResults bench_store(sql::ConnectionSource& source, const Options& options,
+                         const std::vector<std::string>& contents) {
   {
-    auto lease = source->acquire();
+    auto lease = source.acquire();
     store::create_schema_directly(*lease);
   }
-  store::Store db(*source);
+  store::Store db(source);
   StoreResults results;
 
   const auto single_conversation = db.conversations().add({}).id;
@@ -329,12 +335,80 @@ RawResults bench_raw_sqlite(const fs::path& file, const Options& options, const 
   return results;
 }
 
-void run_bench(const Options& options) {
+// The store phases on a server database named by --url.
+void run_server_bench(const Options& options, Context& context) {
+  if (!options.path.empty()) throw Error(ErrorKind::usage, "bench writes: give --path (SQLite) or --url, not both");
+  Settings settings = context.settings();
+  settings.db = parse_db_url(options.url, "bench writes --url");
+  if (settings.db.backend == Backend::sqlite) {
+    throw Error(ErrorKind::usage, "bench writes --url names a SQLite database; use --path for SQLite");
+  }
+  auto source = sql::make_connection_source(settings);
+  std::string server_version;
+  {
+    auto lease = source->acquire();
+    server_version = lease->server_version();
+    for (const auto& table : {"conversations", "messages"}) {
+      if (lease->dialect().table_exists(*lease, table)) {
+        throw Error(ErrorKind::usage, "bench writes --url " + settings.db.redacted() + ": the database already has a " +
+                                          table + " table; give an empty database (the benchmark creates and drops "
+                                          "its own tables)");
+      }
+    }
+  }
+  const auto contents = all_contents(options.rows);
+  StoreResults store;
+  try {
+    store = bench_store(*source, options, contents);
+  } catch (...) {
+    try {
+      auto lease = source->acquire();
+      store::drop_schema_directly(*lease);
+    } catch (...) {
+      // The benchmark's own failure is the one to report.
+    }
+    throw;
+  }
+  {
+    auto lease = source->acquire();
+    store::drop_schema_directly(*lease);
+  }
+  const std::string backend = to_string(settings.db.backend);
+  if (options.json) {
+    nlohmann::json out = {
+        {"backend", backend},
+        {"server_version", server_version},
+        {"rows", options.rows},
+        {"batch_size", kBatchSize},
+        {"reads", options.reads},
+        {"read_limit", kReadLimit},
+        {"single_row_tx_rows_per_s", store.single.rows_per_s},
+        {"single_row_tx_rows_per_cpu_s", store.single.rows_per_cpu_s},
+        {"batch_rows_per_s", store.batch.rows_per_s},
+        {"batch_rows_per_cpu_s", store.batch.rows_per_cpu_s},
+        {"read_latest_p50_us", store.read_p50_us},
+        {"read_latest_p99_us", store.read_p99_us},
+    };
+    std::cout << out.dump(2) << '\n';
+    return;
+  }
+  std::cout << fmt::format("lunadb bench writes: {} {} ({}), {} rows\n", backend, server_version,
+                           settings.db.redacted(), options.rows);
+  std::cout << fmt::format("  insert, one row per transaction:   {:>10.0f} rows/s\n", store.single.rows_per_s);
+  std::cout << fmt::format("  insert, {} rows per transaction: {:>10.0f} rows/s\n", kBatchSize, store.batch.rows_per_s);
+  std::cout << fmt::format("  read newest {} messages ({} reads): {:.1f} µs p50, {:.1f} µs p99\n", kReadLimit,
+                           options.reads, store.read_p50_us, store.read_p99_us);
+}
+
+void run_bench(const Options& options, Context& context) {
   if (options.rows < 1) throw Error(ErrorKind::usage, "bench writes --rows must be at least 1");
   if (options.reads < 1) throw Error(ErrorKind::usage, "bench writes --reads must be at least 1");
+  if (!options.url.empty()) return run_server_bench(options, context);
   Workspace workspace(options.path);
   const auto contents = all_contents(options.rows);
-  const auto store = bench_store(workspace.database(), options, contents);
+  auto source = sql::make_connection_source(sqlite_settings(workspace.database()));
+  const auto store = bench_store(*source, options, contents);
+  source->dispose();
   const auto raw = bench_raw_sqlite(workspace.raw_database(), options, contents);
   const double batch_vs_raw = store.batch.rows_per_s / raw.batch.rows_per_s;
   const double batch_vs_raw_cpu = store.batch.rows_per_cpu_s / raw.batch.rows_per_cpu_s;
@@ -381,10 +455,12 @@ void run_bench(const Options& options) {
 
 }  // namespace
 
-void register_bench_writes(CLI::App& bench, Context&) {
+void register_bench_writes(CLI::App& bench, Context& context) {
   auto options = std::make_shared<Options>();
   CLI::App* command = bench.add_subcommand(
-      "writes", "Store write/read throughput on SQLite next to the raw sqlite3 C API (peer: SQLAlchemy)");
+      "writes",
+      "Store write/read throughput on SQLite next to the raw sqlite3 C API, or on a server database (--url); "
+      "peer: bench/peers/run_writes.sh");
   command->add_option("--rows", options->rows, "Messages written by each insert benchmark")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -393,8 +469,11 @@ void register_bench_writes(CLI::App& bench, Context&) {
       ->check(CLI::PositiveNumber);
   command->add_option("--path", options->path,
                       "Create the database here (must not exist) and keep it; default: a temporary file");
+  command->add_option("--url", options->url,
+                      "Run on this PostgreSQL or MySQL/MariaDB database instead (DB_URL syntax; it must hold none "
+                      "of the twelve tables)");
   command->add_flag("--json", options->json, "Print the results as JSON");
-  command->callback([options] { run_bench(*options); });
+  command->callback([options, &context] { run_bench(*options, context); });
 }
 
 }  // namespace lunadb::cli

@@ -163,6 +163,34 @@ const std::vector<std::string>& message_insert_columns() {
   return columns;
 }
 
+// Runs `insert_chunk(statement, first, rows)` for every chunk of at most kRowsPerInsert messages,
+// reusing one prepared statement for the full-size chunks.
+template <typename Chunk>
+void for_each_chunk(sql::Connection& c, const sql::Dialect& dialect, std::span<const Message> messages,
+                    const std::string& suffix, Chunk&& insert_chunk) {
+  std::unique_ptr<sql::Statement> full;
+  for (std::size_t start = 0; start < messages.size(); start += kRowsPerInsert) {
+    const auto rows = std::min(kRowsPerInsert, messages.size() - start);
+    std::unique_ptr<sql::Statement> tail;
+    sql::Statement* insert = nullptr;
+    if (rows == kRowsPerInsert) {
+      if (!full) full = c.prepare(dialect.insert_many("messages", message_insert_columns(), kRowsPerInsert) + suffix);
+      insert = full.get();
+    } else {
+      tail = c.prepare(dialect.insert_many("messages", message_insert_columns(), rows) + suffix);
+      insert = tail.get();
+    }
+    insert_chunk(*insert, start, rows);
+  }
+}
+
+void bind_chunk(sql::Statement& insert, std::span<const Message> messages, std::size_t start, std::size_t rows,
+                const sql::Value& conversation, const sql::Value& created_at) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    bind_message(insert, static_cast<int>(r * 5 + 1), conversation, created_at, messages[start + r]);
+  }
+}
+
 // SQLite: multi-row INSERTs (about half the cost per row of one statement per row). SQLite gives
 // a new row max(rowid) + 1 unless max(rowid) is the largest 64-bit integer, and BEGIN IMMEDIATE
 // keeps every other writer out, so the ids of the batch are the consecutive run after the max.
@@ -180,29 +208,70 @@ std::vector<std::int64_t> insert_consecutive(sql::Connection& c, const detail::T
   }
   const sql::Value conversation{conversation_id};
   const sql::Value created_at{now};
-  std::unique_ptr<sql::Statement> full;
-  for (std::size_t start = 0; start < messages.size(); start += kRowsPerInsert) {
-    const auto rows = std::min(kRowsPerInsert, messages.size() - start);
-    std::unique_ptr<sql::Statement> tail;
-    sql::Statement* insert = nullptr;
-    if (rows == kRowsPerInsert) {
-      if (!full) full = c.prepare(dialect.insert_many("messages", message_insert_columns(), kRowsPerInsert));
-      insert = full.get();
-    } else {
-      tail = c.prepare(dialect.insert_many("messages", message_insert_columns(), rows));
-      insert = tail.get();
-    }
-    for (std::size_t r = 0; r < rows; ++r) {
-      bind_message(*insert, static_cast<int>(r * 5 + 1), conversation, created_at, messages[start + r]);
-    }
-    insert->execute();
-    insert->reset();
-  }
+  for_each_chunk(c, dialect, messages, "", [&](sql::Statement& insert, std::size_t start, std::size_t rows) {
+    bind_chunk(insert, messages, start, rows, conversation, created_at);
+    insert.execute();
+    insert.reset();
+  });
   if (c.last_insert_id() != max_id + count) {
     throw Error(ErrorKind::internal, "messages.add_many: the new ids are not consecutive");
   }
   std::vector<std::int64_t> ids(messages.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = max_id + 1 + static_cast<std::int64_t>(i);
+  return ids;
+}
+
+
+// PostgreSQL: multi-row INSERT ... RETURNING id. The VALUES list is inserted in order, each row
+// taking the next value of the id sequence, so the returned ids sorted ascending belong to the
+// messages in input order (sorting guards against RETURNING's row order, which SQL leaves open).
+std::vector<std::int64_t> insert_returning_many(sql::Connection& c, const detail::TableSql& t,
+                                                const sql::Dialect& dialect, std::int64_t conversation_id,
+                                                Timestamp now, std::span<const Message> messages) {
+  const sql::Value conversation{conversation_id};
+  const sql::Value created_at{now};
+  std::vector<std::int64_t> ids;
+  ids.reserve(messages.size());
+  for_each_chunk(c, dialect, messages, " RETURNING " + t.q("id"),
+                 [&](sql::Statement& insert, std::size_t start, std::size_t rows) {
+                   bind_chunk(insert, messages, start, rows, conversation, created_at);
+                   const auto first = ids.size();
+                   while (insert.step()) ids.push_back(insert.get_int64(0));
+                   insert.reset();
+                   if (ids.size() - first != rows) {
+                     throw Error(ErrorKind::internal, "messages.add_many: INSERT returned " +
+                                                          std::to_string(ids.size() - first) + " ids for " +
+                                                          std::to_string(rows) + " rows");
+                   }
+                   std::sort(ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
+                 });
+  return ids;
+}
+
+// MySQL/MariaDB: multi-row INSERTs, when the server promises consecutive ids for them. With
+// innodb_autoinc_lock_mode 0 or 1 a multi-row INSERT with a known row count gets one consecutive
+// block, and LAST_INSERT_ID() is its first id; mode 2 ("interleaved") and an
+// auto_increment_increment other than 1 (Galera, multi-primary setups) make no such promise.
+bool mysql_ids_are_consecutive(sql::Connection& c) {
+  auto statement = c.prepare("SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment");
+  if (!statement->step()) return false;
+  return !statement->is_null(0) && statement->get_int64(0) <= 1 && statement->get_int64(1) == 1;
+}
+
+std::vector<std::int64_t> insert_mysql_block(sql::Connection& c, const sql::Dialect& dialect,
+                                             std::int64_t conversation_id, Timestamp now,
+                                             std::span<const Message> messages) {
+  const sql::Value conversation{conversation_id};
+  const sql::Value created_at{now};
+  std::vector<std::int64_t> ids;
+  ids.reserve(messages.size());
+  for_each_chunk(c, dialect, messages, "", [&](sql::Statement& insert, std::size_t start, std::size_t rows) {
+    bind_chunk(insert, messages, start, rows, conversation, created_at);
+    insert.execute();
+    insert.reset();
+    const std::int64_t first = c.last_insert_id();
+    for (std::size_t r = 0; r < rows; ++r) ids.push_back(first + static_cast<std::int64_t>(r));
+  });
   return ids;
 }
 
@@ -216,7 +285,14 @@ std::vector<std::int64_t> MessageRepository::add_many(std::int64_t conversation_
   return core_->write([&](sql::Connection& c) {
     bump_conversation(c, core_->tables.conversations, conversation_id, static_cast<std::int64_t>(messages.size()), now);
     if (c.backend() == Backend::sqlite) return insert_consecutive(c, t, *core_->dialect, conversation_id, now, messages);
-    // Elsewhere one prepared statement per row, each reporting its own id.
+    if (c.backend() == Backend::postgresql) {
+      return insert_returning_many(c, t, *core_->dialect, conversation_id, now, messages);
+    }
+    if (c.backend() == Backend::mysql && mysql_ids_are_consecutive(c)) {
+      return insert_mysql_block(c, *core_->dialect, conversation_id, now, messages);
+    }
+    // Elsewhere (SQL Server: OUTPUT INSERTED of a multi-row INSERT comes in no defined order) one
+    // prepared statement per row, each reporting its own id.
     auto insert = c.prepare(t.insert);
     const sql::Value conversation{conversation_id};
     const sql::Value created_at{now};

@@ -18,4 +18,13 @@ void create_schema_directly(sql::Connection& connection) {
   transaction.commit();
 }
 
+void drop_schema_directly(sql::Connection& connection) {
+  const auto& dialect = connection.dialect();
+  const auto& tables = schema::luna_schema().tables;
+  for (auto table = tables.rbegin(); table != tables.rend(); ++table) {
+    if (!dialect.table_exists(connection, table->name)) continue;
+    for (const auto& statement : dialect.drop_table(*table)) connection.execute(statement);
+  }
+}
+
 }  // namespace lunadb::store

@@ -10,4 +10,8 @@ namespace lunadb::store {
 // Runs in one transaction; throws DatabaseError if a table already exists.
 void create_schema_directly(sql::Connection& connection);
 
+// Drops the twelve tables (those that exist), referencing tables first. For benchmarks that
+// borrow an empty database and leave it empty again.
+void drop_schema_directly(sql::Connection& connection);
+
 }  // namespace lunadb::store

@@ -25,22 +25,22 @@ TEST_P(StoreRecords, EpisodeUpsertKeepsOneEpisodePerConversation) {
   store::Episode episode;
   episode.conversation_id = conversation.id;
   episode.summary = "Talked about tea.";
-  episode.key_fact_ids = "[1,2]";
-  episode.key_entities = R"(["tea","Kyoto"])";
+  episode.key_fact_ids = "[1, 2]";  // jsonb's spelling (see StoreValidation.JsonColumnsKeepTheDocument)
+  episode.key_entities = R"(["tea", "Kyoto"])";
   auto first = db().episodes().upsert(episode);
   EXPECT_GT(first.id, 0);
   EXPECT_EQ(first.importance, 0.5);
-  EXPECT_EQ(first.key_entities, R"(["tea","Kyoto"])");
+  EXPECT_EQ(first.key_entities, R"(["tea", "Kyoto"])");
 
   std::this_thread::sleep_for(2ms);
   episode.summary = "Talked about tea and coffee.";
   episode.importance = 0.9;
-  episode.key_fact_ids = "[1,2,3]";
+  episode.key_fact_ids = "[1, 2, 3]";
   auto second = db().episodes().upsert(episode);
   EXPECT_EQ(second.id, first.id);
   EXPECT_EQ(second.summary, episode.summary);
   EXPECT_EQ(second.importance, 0.9);
-  EXPECT_EQ(second.key_fact_ids, "[1,2,3]");
+  EXPECT_EQ(second.key_fact_ids, "[1, 2, 3]");
   EXPECT_EQ(second.created_at, first.created_at);
   EXPECT_GT(second.updated_at, first.updated_at);
   EXPECT_EQ(count_rows("episodes"), 1);
@@ -259,7 +259,7 @@ TEST_P(StoreRecords, AuditLogAppendsAndReads) {
   auto conversation = db().conversations().add({});
   store::AuditEntry entry;
   entry.tool = "web_search";
-  entry.args = R"({"query":"weather Kyoto"})";
+  entry.args = R"({"query": "weather Kyoto"})";
   entry.result = "sunny";
   entry.mode = "allow";
   entry.status = "ok";

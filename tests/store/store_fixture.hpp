@@ -2,8 +2,10 @@
 // One fresh, empty database per test with schema v1 created straight from luna_schema() (not by
 // the migration engine) and the personality_state row inserted.
 //
-// The suites are parameterised over backends: each StoreBackend knows how to produce the URL of a
-// fresh empty database. Only SQLite is listed today; server backends add an entry here.
+// The suites are parameterised over backends: SQLite (a file in the test's scratch folder), the
+// local PostgreSQL and MariaDB servers (a uniquely named database, dropped after the test) and
+// PostgreSQL through pgbouncer in transaction mode (what Supabase's pooler is). Server URLs come
+// from support/servers.hpp; an unreachable server skips its tests, or fails them when CI is set.
 
 #include <gtest/gtest.h>
 
@@ -22,10 +24,18 @@
 
 namespace lunadb::store_test {
 
+// A database made for one test; destroying `owner` drops it.
+struct StoreDatabase {
+  DbUrl url;
+  std::shared_ptr<void> owner;
+};
+
 struct StoreBackend {
   std::string name;
+  // The server URL to probe before each test (empty for SQLite).
+  std::function<std::string()> server_url;
   // A fresh empty database for one test; may use `scratch` for files.
-  std::function<DbUrl(const test::TempDir& scratch)> fresh_database;
+  std::function<StoreDatabase(const test::TempDir& scratch)> fresh_database;
 };
 
 std::vector<StoreBackend> store_backends();
@@ -52,6 +62,7 @@ class StoreTest : public ::testing::TestWithParam<StoreBackend> {
   std::string q(std::string_view identifier) const;
 
   test::TempDir scratch_{"lunadb-store"};
+  StoreDatabase database_;
   DbUrl url_;
   Settings settings_;
   std::unique_ptr<sql::ConnectionSource> source_;

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "store_fixture.hpp"
 
@@ -49,11 +50,27 @@ TEST_P(StoreValidation, UnicodeRoundTripsByteForByte) {
 
   store::Conversation conversation;
   conversation.title = "タイトル 🌙";
-  conversation.metadata = R"({"note":"😀 中文 עברית"})";
+  conversation.metadata = R"({"note": "😀 中文 עברית"})";
   auto stored_conversation = db().conversations().add(conversation);
   auto loaded = db().conversations().get(stored_conversation.id);
   EXPECT_EQ(loaded->title, conversation.title);
   EXPECT_EQ(loaded->metadata, conversation.metadata);
+}
+
+// JSON columns hold the document, not its spelling: PostgreSQL's jsonb (schema.md) stores a parsed
+// form and prints it with its own spacing and key order, as it does for SQLAlchemy. Every backend
+// returns the same document, and the spelling is kept where the type is text-based.
+TEST_P(StoreValidation, JsonColumnsKeepTheDocument) {
+  const std::string compact = R"({"b":[1,2.5,"três 🌙"],"a":{"nested":true,"none":null},"c":"x"})";
+  store::Conversation conversation;
+  conversation.metadata = compact;
+  auto stored = db().conversations().add(conversation);
+  auto loaded = db().conversations().get(stored.id);
+  ASSERT_TRUE(loaded && loaded->metadata);
+  EXPECT_EQ(nlohmann::json::parse(*loaded->metadata), nlohmann::json::parse(compact));
+  if (url_.backend != Backend::postgresql) {
+    EXPECT_EQ(*loaded->metadata, compact);
+  }
 }
 
 TEST_P(StoreValidation, OneMegabyteMessageRoundTrips) {
