@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs `lunadb bench vectors` and the same workload on ChromaDB and raw hnswlib (each in a fresh
-# process), then prints the three JSON lines and lunadb's ratios to each peer.
+# process, one after the other), then prints the three JSON lines and lunadb's ratios to each peer.
 #   bench/peers/run_vectors.sh [N] [DIM]        (default 10000 384)
 # Needs: python3-venv, network access to PyPI (a throwaway venv under ${PEER_VENV:-/tmp/lunadb-peer-venv}),
 # and a built lunadb (LUNADB=path/to/lunadb, default build/lunadb).
+# On a shared machine compare the *_cpu_* figures (process CPU time, all threads): wall times
+# move with the load average, which is printed before each run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 n=${1:-10000}
@@ -16,8 +18,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet chromadb hnswlib numpy
 fi
 
+load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) before $1" >&2; }
+load lunadb
 ours=$("$lunadb" bench vectors --n "$n" --dim "$dim" --json)
+load chromadb
 chroma=$("$venv/bin/python" "$here/vector_peers.py" --engine chromadb --n "$n" --dim "$dim")
+load hnswlib
 hnsw=$("$venv/bin/python" "$here/vector_peers.py" --engine hnswlib --n "$n" --dim "$dim")
 echo "lunadb   $ours"
 echo "chromadb $chroma"
@@ -25,9 +31,10 @@ echo "hnswlib  $hnsw"
 "$venv/bin/python" - "$ours" "$chroma" "$hnsw" <<'PY'
 import json, sys
 ours, chroma, hnsw = (json.loads(a) for a in sys.argv[1:])
-keys = ["ingest_per_s", "query_p50_us", "query_p99_us", "recall_at_10", "rss_mb", "disk_mb", "reopen_ms"]
-print("%-14s %14s %14s" % ("lunadb / peer", "chromadb", "hnswlib"))
+keys = ["ingest_per_s", "ingest_per_cpu_s", "query_p50_us", "query_p99_us", "query_cpu_p50_us", "query_cpu_p99_us",
+        "recall_at_10", "rss_mb", "rss_peak_mb", "disk_mb", "reopen_ms", "reopen_cpu_ms"]
+print("%-17s %12s %12s %12s   %10s %10s" % ("", "lunadb", "chromadb", "hnswlib", "/chromadb", "/hnswlib"))
 for k in keys:
-    ratio = lambda peer: ("%.2f" % (ours[k] / peer[k])) if peer.get(k) else "n/a"
-    print("%-14s %14s %14s" % (k, ratio(chroma), ratio(hnsw)))
+    ratio = lambda peer: ("%.2f" % (ours[k] / peer[k])) if peer.get(k) and k in ours else "n/a"
+    print("%-17s %12s %12s %12s   %10s %10s" % (k, ours.get(k), chroma.get(k), hnsw.get(k), ratio(chroma), ratio(hnsw)))
 PY

@@ -19,12 +19,8 @@ constexpr std::size_t kMaxIdBytes = 4096;
 
 [[noreturn]] void invalid(const std::string& message) { throw Error(ErrorKind::invalid_argument, message); }
 
-float inverse_norm(const float* v, std::size_t dim) {
-  float norm = std::sqrt(dot_product(v, v, dim));
-  return norm > 0 ? 1.0f / norm : 0.0f;
-}
-
-Space space_for(Distance d) { return d == Distance::l2 ? Space::l2 : Space::inner_product; }
+// Rows of embeddings handed to the graph at a time while rebuilding it from the records.
+constexpr std::size_t kRebuildChunk = 4096;
 
 }  // namespace
 
@@ -32,9 +28,11 @@ CollectionImpl::CollectionImpl(std::shared_ptr<StoreCore> core, std::int64_t col
     : core_(std::move(core)),
       collection_id_(collection_id),
       config_(std::move(config)),
-      dim_(static_cast<std::size_t>(config_.dimension)) {
+      dim_(static_cast<std::size_t>(config_.dimension)),
+      stride_(element_floats(config_.distance, dim_)),
+      distance_fn_(element_distance(config_.distance)) {
   std::vector<StoredRecord> records;
-  core_->db->load_records(collection_id_, config_.dimension, [&](StoredRecord&& r) { records.push_back(std::move(r)); });
+  core_->db->load_records(collection_id_, [&](StoredRecord&& r) { records.push_back(std::move(r)); });
   load(std::move(records));
 }
 
@@ -53,94 +51,175 @@ void CollectionImpl::check_usable() const {
 void CollectionImpl::load(std::vector<StoredRecord> records) {
   for (const auto& r : records) last_seq_ = std::max(last_seq_, r.seq);
   const bool wants_index = records.size() >= core_->options.flat_threshold;
+  if (wants_index && std::filesystem::exists(index_directory() / kMetaFileName)) {
+    try {
+      if (load_snapshot_into_slots(records)) return;
+    } catch (const std::exception& e) {
+      recovery_ = std::string("index snapshot rebuilt from the records: ") + e.what();
+      slots_.clear();
+      elements_.clear();
+      by_id_.clear();
+      free_slots_.clear();
+      live_ = 0;
+      index_.reset();
+      generation_ = 0;
+      snapshot_seq_ = 0;
+      // `records` may have been partly moved from: read them again.
+      records.clear();
+      core_->db->load_records(collection_id_, [&](StoredRecord&& r) { records.push_back(std::move(r)); });
+    }
+  }
+  for (auto& r : records) place(take_slot(), std::move(r));
+  records.clear();
+  records.shrink_to_fit();
+  if (wants_index && recovery_.empty()) recovery_ = "no index snapshot: built from the records";
+  load_all_elements();
+}
+
+// Uses the snapshot when it checks out: records keep the slot (label) it gave them, so its graph
+// is reused, and only what changed since is read from the records database and indexed.
+bool CollectionImpl::load_snapshot_into_slots(std::vector<StoredRecord>& records) {
   SnapshotMeta expected;
   expected.collection_id = collection_id_;
   expected.dimension = config_.dimension;
   expected.distance = config_.distance;
   expected.m = config_.index.m;
-
-  std::unordered_map<std::uint32_t, const SnapshotEntry*> entry_by_label;
-  LoadedSnapshot snapshot;
-  bool have_snapshot = false;
-  const auto dir = index_directory();
-  if (wants_index && std::filesystem::exists(dir / kMetaFileName)) {
-    try {
-      snapshot = load_snapshot(dir, expected, records.size() + 16);
-      std::unordered_map<std::string, std::size_t> record_by_id;
-      for (std::size_t i = 0; i < records.size(); ++i) record_by_id.emplace(records[i].id, i);
-      std::unordered_set<std::string> ids_seen;
-      std::vector<std::uint32_t> snapshot_labels = snapshot.index->labels();
-      std::uint32_t max_label = 0;
-      for (auto label : snapshot_labels) max_label = std::max(max_label, label + 1);
-      for (const auto& e : snapshot.meta.entries) {
-        if (e.label >= max_label || !entry_by_label.emplace(e.label, &e).second || !ids_seen.insert(e.id).second) {
-          throw Error(ErrorKind::corrupt, "label table does not match the index");
-        }
+  LoadedSnapshot snapshot = load_snapshot(index_directory(), expected, records.size() + 16);
+  if (snapshot.meta.last_seq > core_->db->last_seq()) {
+    throw Error(ErrorKind::corrupt, "the snapshot covers sequence " + std::to_string(snapshot.meta.last_seq) +
+                                        " but the records end at " + std::to_string(core_->db->last_seq()) +
+                                        " (records restored from an older copy?)");
+  }
+  HnswIndex& graph = *snapshot.index;
+  std::vector<std::uint32_t> snapshot_labels = graph.labels();
+  std::uint32_t max_label = 0;
+  for (auto label : snapshot_labels) max_label = std::max(max_label, label + 1);
+  // label -> index of its snapshot entry (or none)
+  constexpr std::uint32_t kNoEntry = 0xFFFFFFFFu;
+  std::vector<std::uint32_t> entry_of_label(max_label, kNoEntry);
+  {
+    std::unordered_set<std::string_view> ids_seen;
+    ids_seen.reserve(snapshot.meta.entries.size());
+    for (std::size_t i = 0; i < snapshot.meta.entries.size(); ++i) {
+      const auto& e = snapshot.meta.entries[i];
+      if (e.label >= max_label || entry_of_label[e.label] != kNoEntry || !ids_seen.insert(e.id).second) {
+        throw Error(ErrorKind::corrupt, "label table does not match the index");
       }
-      // Records keep the slot (label) the snapshot gave them, so its graph can be reused.
-      slots_.resize(max_label);
-      std::vector<char> placed(records.size(), 0);
-      for (const auto& e : snapshot.meta.entries) {
-        auto it = record_by_id.find(e.id);
-        if (it == record_by_id.end()) continue;
-        place(e.label, std::move(records[it->second]));
-        placed[it->second] = 1;
-      }
-      for (std::uint32_t s = max_label; s-- > 0;) {
-        if (!slots_[s].live) free_slots_.push_back(s);
-      }
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        if (!placed[i]) place(take_slot(), std::move(records[i]));
-      }
-      index_ = std::move(snapshot.index);
-      generation_ = snapshot.meta.generation;
-      snapshot_seq_ = snapshot.meta.last_seq;
-      have_snapshot = true;
-    } catch (const std::exception& e) {
-      recovery_ = std::string("index snapshot rebuilt from the records: ") + e.what();
-      slots_.clear();
-      vectors_.clear();
-      inverse_norms_.clear();
-      by_id_.clear();
-      free_slots_.clear();
-      live_ = 0;
-      entry_by_label.clear();
-      index_.reset();
-      // `records` may have been partly moved from: reload them.
-      records.clear();
-      core_->db->load_records(collection_id_, config_.dimension, [&](StoredRecord&& r) { records.push_back(std::move(r)); });
+      entry_of_label[e.label] = static_cast<std::uint32_t>(i);
     }
   }
-  if (!have_snapshot) {
-    for (auto& r : records) place(take_slot(), std::move(r));
-    if (wants_index) {
-      if (recovery_.empty()) recovery_ = "no index snapshot: built from the records";
-      build_index();
-    }
-    return;
+  std::unordered_map<std::string_view, std::size_t> record_by_id;
+  record_by_id.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) record_by_id.emplace(records[i].id, i);
+  slots_.resize(max_label);
+  std::vector<char> placed(records.size(), 0);
+  // A slot whose record is the very version the graph holds: its node can stay.
+  std::vector<char> current(max_label, 0);
+  for (const auto& e : snapshot.meta.entries) {
+    auto it = record_by_id.find(e.id);
+    if (it == record_by_id.end()) continue;
+    StoredRecord& r = records[it->second];
+    current[e.label] = r.seq == e.seq && graph.contains_live(e.label);
+    place(e.label, std::move(r));
+    placed[it->second] = 1;
   }
-  // Catch up: drop what changed or vanished since the snapshot, index what is newer.
-  std::vector<std::uint32_t> stale;
+  record_by_id.clear();
+  for (std::uint32_t s = max_label; s-- > 0;) {
+    if (!slots_[s].live) free_slots_.push_back(s);
+  }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!placed[i]) place(take_slot(), std::move(records[i]));
+  }
+  records.clear();
+  records.shrink_to_fit();
+  // Catch up: nodes whose record changed or vanished leave the graph; newer records join it.
   std::size_t dropped = 0;
-  for (auto label : index_->labels()) {
-    auto it = entry_by_label.find(label);
-    bool current = it != entry_by_label.end() && label < slots_.size() && slots_[label].live &&
-                   slots_[label].id == it->second->id && slots_[label].seq == it->second->seq;
-    if (!current && index_->contains_live(label)) {
-      index_->mark_deleted(label);
+  for (auto label : snapshot_labels) {
+    if (!current[label] && graph.contains_live(label)) {
+      graph.mark_deleted(label);
       ++dropped;
     }
   }
+  std::vector<std::uint32_t> stale;
+  std::vector<std::int64_t> stale_rids;
   for (std::uint32_t s = 0; s < slots_.size(); ++s) {
-    if (!slots_[s].live) continue;
-    auto it = entry_by_label.find(s);
-    bool current = it != entry_by_label.end() && slots_[s].id == it->second->id && slots_[s].seq == it->second->seq &&
-                   index_->contains_live(s);
-    if (!current) stale.push_back(s);
+    if (slots_[s].live && (s >= current.size() || !current[s])) {
+      stale.push_back(s);
+      stale_rids.push_back(slots_[s].rid);
+    }
   }
-  index_slots(stale);
+  if (!stale.empty()) {
+    std::unordered_map<std::int64_t, std::uint32_t> slot_of_rid;
+    for (auto s : stale) slot_of_rid.emplace(slots_[s].rid, s);
+    std::vector<float> buffer(stale.size() * stride_);
+    std::vector<std::pair<const float*, std::uint32_t>> items;
+    items.reserve(stale.size());
+    core_->db->read_embeddings(stale_rids, config_.dimension, [&](std::int64_t rid, const float* v) {
+      float* element = buffer.data() + items.size() * stride_;
+      make_element(config_.distance, v, dim_, element);
+      items.emplace_back(element, slot_of_rid.at(rid));
+    });
+    if (items.size() != stale.size()) {
+      throw Error(ErrorKind::corrupt, "vector records database " + core_->db->file().string() + ": " +
+                                          std::to_string(stale.size() - items.size()) + " records have no embedding");
+    }
+    graph.add_batch(items, core_->index_threads);
+  }
+  index_ = std::move(snapshot.index);
+  generation_ = snapshot.meta.generation;
+  snapshot_seq_ = snapshot.meta.last_seq;
   changes_since_snapshot_ = stale.size() + dropped;
   maybe_compact();
+  return true;
+}
+
+void CollectionImpl::load_all_elements() {
+  // (rid, slot) sorted by rid, to find the slot of each embedding row without a hash map.
+  std::vector<std::pair<std::int64_t, std::uint32_t>> slot_of_rid;
+  slot_of_rid.reserve(live_);
+  for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+    if (slots_[s].live) slot_of_rid.emplace_back(slots_[s].rid, s);
+  }
+  std::sort(slot_of_rid.begin(), slot_of_rid.end());
+  auto slot_for = [&](std::int64_t rid) -> std::uint32_t {
+    auto it = std::lower_bound(slot_of_rid.begin(), slot_of_rid.end(), std::make_pair(rid, std::uint32_t{0}));
+    if (it == slot_of_rid.end() || it->first != rid) {
+      throw Error(ErrorKind::corrupt, "vector records database " + core_->db->file().string() +
+                                          ": an embedding row without its record (" + std::to_string(rid) + ")");
+    }
+    return it->second;
+  };
+  std::size_t loaded = 0;
+  if (live_ < core_->options.flat_threshold) {
+    elements_.assign(slots_.size() * stride_, 0.0f);
+    core_->db->load_embeddings(collection_id_, config_.dimension, [&](std::int64_t rid, const float* v) {
+      make_element(config_.distance, v, dim_, elements_.data() + std::size_t{slot_for(rid)} * stride_);
+      ++loaded;
+    });
+  } else {
+    index_ = std::make_unique<HnswIndex>(config_.distance, config_.dimension, config_.index.m, config_.index.ef_construction,
+                                         std::max<std::size_t>(slots_.size(), 16));
+    std::vector<float> buffer(kRebuildChunk * stride_);
+    std::vector<std::pair<const float*, std::uint32_t>> items;
+    items.reserve(kRebuildChunk);
+    auto drain = [&] {
+      index_->add_batch(items, core_->index_threads);
+      items.clear();
+    };
+    core_->db->load_embeddings(collection_id_, config_.dimension, [&](std::int64_t rid, const float* v) {
+      float* element = buffer.data() + items.size() * stride_;
+      make_element(config_.distance, v, dim_, element);
+      items.emplace_back(element, slot_for(rid));
+      ++loaded;
+      if (items.size() == kRebuildChunk) drain();
+    });
+    drain();
+    changes_since_snapshot_ = std::max<std::size_t>(live_, 1);
+  }
+  if (loaded != live_) {
+    throw Error(ErrorKind::corrupt, "vector records database " + core_->db->file().string() + ": " +
+                                        std::to_string(live_ - std::min(loaded, live_)) + " records have no embedding");
+  }
 }
 
 std::uint32_t CollectionImpl::take_slot() {
@@ -156,55 +235,33 @@ std::uint32_t CollectionImpl::take_slot() {
 
 void CollectionImpl::place(std::uint32_t slot, StoredRecord&& record) {
   if (slot >= slots_.size()) slots_.resize(std::size_t{slot} + 1);
-  if (vectors_.size() < slots_.size() * dim_) {
-    vectors_.resize(slots_.size() * dim_);
-    inverse_norms_.resize(slots_.size());
-  }
   Slot& target = slots_[slot];
   if (!target.live) ++live_;
   if (target.live && target.id != record.id) by_id_.erase(target.id);
-  target.id = record.id;
+  target.id = std::move(record.id);
+  target.rid = record.rid;
   target.seq = record.seq;
   target.added_seq = record.added_seq;
   target.document = std::move(record.document);
   target.metadata = std::move(record.metadata);
   target.live = true;
-  std::copy(record.embedding.begin(), record.embedding.end(), vectors_.begin() + static_cast<std::ptrdiff_t>(std::size_t{slot} * dim_));
-  inverse_norms_[slot] = inverse_norm(vector_of(slot), dim_);
   by_id_[target.id] = slot;
 }
 
-std::vector<float> CollectionImpl::index_vector(std::uint32_t slot) const {
-  std::vector<float> v(vector_of(slot), vector_of(slot) + dim_);
-  if (config_.distance == Distance::cosine) {
-    for (auto& x : v) x *= inverse_norms_[slot];
-  }
-  return v;
-}
-
-void CollectionImpl::index_slots(const std::vector<std::uint32_t>& slots) {
-  if (!index_ || slots.empty()) return;
-  std::vector<std::vector<float>> copies;
-  copies.reserve(slots.size());
-  std::vector<std::pair<const float*, std::uint32_t>> items;
-  items.reserve(slots.size());
-  for (auto s : slots) {
-    copies.push_back(index_vector(s));
-    items.emplace_back(copies.back().data(), s);
-  }
-  index_->add_batch(items, core_->index_threads);
-}
-
+// A new graph from the elements held now (elements_ or the old graph), which are then dropped.
 void CollectionImpl::build_index() {
-  index_ = std::make_unique<HnswIndex>(space_for(config_.distance), config_.dimension, config_.index.m,
-                                       config_.index.ef_construction, std::max<std::size_t>(slots_.size(), 16));
-  std::vector<std::uint32_t> all;
-  all.reserve(live_);
+  auto graph = std::make_unique<HnswIndex>(config_.distance, config_.dimension, config_.index.m,
+                                           config_.index.ef_construction, std::max<std::size_t>(slots_.size(), 16));
+  std::vector<std::pair<const float*, std::uint32_t>> items;
+  items.reserve(live_);
   for (std::uint32_t s = 0; s < slots_.size(); ++s) {
-    if (slots_[s].live) all.push_back(s);
+    if (slots_[s].live) items.emplace_back(element_of(s), s);
   }
-  index_slots(all);
-  changes_since_snapshot_ = std::max<std::size_t>(all.size(), 1);
+  graph->add_batch(items, core_->index_threads);
+  index_ = std::move(graph);
+  elements_.clear();
+  elements_.shrink_to_fit();
+  changes_since_snapshot_ = std::max<std::size_t>(items.size(), 1);
 }
 
 // Deleted nodes still route searches in hnswlib; once they dominate, recall and speed suffer.
@@ -303,7 +360,7 @@ std::size_t CollectionImpl::update(const std::vector<RecordUpdate>& updates) {
     StoredRecord p;
     p.id = u.id;
     p.added_seq = old.added_seq;
-    p.embedding = u.embedding ? *u.embedding : std::vector<float>(vector_of(existing->second), vector_of(existing->second) + dim_);
+    if (u.embedding) p.embedding = *u.embedding;  // otherwise the stored one stays
     p.reindex = u.embedding.has_value();
     p.document = u.document ? u.document : old.document;
     p.metadata = merge_metadata(old.metadata, u.metadata);
@@ -349,11 +406,22 @@ void CollectionImpl::write(std::vector<StoredRecord> puts, std::vector<std::stri
     if (p.added_seq == 0) p.added_seq = p.seq;
   }
   seq += static_cast<std::int64_t>(deletes.size());  // a delete is a change the index must catch up with
-  std::vector<const StoredRecord*> put_rows;
+  std::vector<StoredRecord*> put_rows;
   put_rows.reserve(puts.size());
-  for (const auto& p : puts) put_rows.push_back(&p);
+  for (auto& p : puts) put_rows.push_back(&p);
   core_->db->write(collection_id_, put_rows, deletes, seq);  // durable from here on
 
+  // The stored form of each new vector, prepared before readers are shut out.
+  std::vector<float> elements;
+  std::size_t reindexed = 0;
+  for (const auto& p : puts) reindexed += p.reindex ? 1 : 0;
+  elements.resize(reindexed * stride_);
+  {
+    std::size_t i = 0;
+    for (const auto& p : puts) {
+      if (p.reindex) make_element(config_.distance, p.embedding.data(), dim_, elements.data() + (i++) * stride_);
+    }
+  }
   {
     std::unique_lock state(state_mutex_);
     last_seq_ = seq;
@@ -367,17 +435,25 @@ void CollectionImpl::write(std::vector<StoredRecord> puts, std::vector<std::stri
       free_slots_.push_back(s);
       --live_;
     }
-    std::vector<std::uint32_t> touched;
-    touched.reserve(puts.size());
+    std::vector<std::pair<const float*, std::uint32_t>> items;
+    items.reserve(reindexed);
+    std::size_t i = 0;
     for (auto& p : puts) {
       auto it = by_id_.find(p.id);
       std::uint32_t s = it != by_id_.end() ? it->second : take_slot();
-      bool reindex = p.reindex;
+      const bool reindex = p.reindex;
       place(s, std::move(p));
-      if (reindex) touched.push_back(s);
+      if (!reindex) continue;
+      const float* element = elements.data() + (i++) * stride_;
+      if (index_) {
+        items.emplace_back(element, s);
+      } else {
+        if (elements_.size() < slots_.size() * stride_) elements_.resize(slots_.size() * stride_);
+        std::copy(element, element + stride_, elements_.begin() + static_cast<std::ptrdiff_t>(std::size_t{s} * stride_));
+      }
     }
     if (index_) {
-      index_slots(touched);
+      index_->add_batch(items, core_->index_threads);
       maybe_compact();
     } else if (live_ >= core_->options.flat_threshold) {
       build_index();
@@ -461,20 +537,11 @@ GetResult CollectionImpl::get(const GetRequest& request) const {
   for (std::size_t i = begin; i < end; ++i) {
     const Slot& slot = slots_[matched[i]];
     result.ids.push_back(slot.id);
-    if (request.include & include_embeddings) result.embeddings.emplace_back(vector_of(matched[i]), vector_of(matched[i]) + dim_);
+    if (request.include & include_embeddings) result.embeddings.emplace_back(element_of(matched[i]), element_of(matched[i]) + dim_);
     if (request.include & include_documents) result.documents.push_back(slot.document);
     if (request.include & include_metadatas) result.metadatas.push_back(slot.metadata);
   }
   return result;
-}
-
-float CollectionImpl::distance_to(const std::vector<float>& query, std::uint32_t slot) const {
-  switch (config_.distance) {
-    case Distance::cosine: return 1.0f - dot_product(query.data(), vector_of(slot), dim_) * inverse_norms_[slot];
-    case Distance::ip: return 1.0f - dot_product(query.data(), vector_of(slot), dim_);
-    case Distance::l2: return squared_l2(query.data(), vector_of(slot), dim_);
-  }
-  return 0;
 }
 
 std::vector<std::pair<float, std::uint32_t>> CollectionImpl::flat_search(const std::vector<float>& query, std::size_t k,
@@ -551,12 +618,9 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
                                                : " (vectors of model '" + config_.embedding_model + "'); embed the query with that model"));
     }
     validate_embedding(e, context + ", vector " + std::to_string(q));
-    std::vector<float> v = e;
-    if (config_.distance == Distance::cosine) {
-      float inv = inverse_norm(v.data(), dim_);
-      for (auto& x : v) x *= inv;
-    }
-    queries.push_back(std::move(v));
+    std::vector<float> element(stride_);
+    make_element(config_.distance, e.data(), dim_, element.data());
+    queries.push_back(std::move(element));
   }
   Filter filter = Filter::compile(request.where, request.where_document);
 
@@ -590,7 +654,7 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
       for (const auto& [distance, s] : hits) {
         m.ids.push_back(slots_[s].id);
         if (request.include & include_distances) m.distances.push_back(distance);
-        if (request.include & include_embeddings) m.embeddings.emplace_back(vector_of(s), vector_of(s) + dim_);
+        if (request.include & include_embeddings) m.embeddings.emplace_back(element_of(s), element_of(s) + dim_);
         if (request.include & include_documents) m.documents.push_back(slots_[s].document);
         if (request.include & include_metadatas) m.metadatas.push_back(slots_[s].metadata);
       }

@@ -1,6 +1,10 @@
 #pragma once
 // The in-memory side of one collection: every live record (for filters and exact search), the
 // optional HNSW index, and the write path that commits to the records database first.
+//
+// Each vector is held once: in `elements_` while the collection is small (no graph), inside the
+// HNSW graph once there is one (HnswIndex::element). Documents and metadata stay in memory for
+// the filters.
 
 #include <atomic>
 #include <cstdint>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "lunadb/vector.hpp"
+#include "vector/distance.hpp"
 #include "vector/hnsw_index.hpp"
 #include "vector/io.hpp"
 #include "vector/record_db.hpp"
@@ -73,6 +78,7 @@ class CollectionImpl final : public Collection {
  private:
   struct Slot {
     std::string id;
+    std::int64_t rid = 0;  // row in the records database
     std::int64_t seq = 0;
     std::int64_t added_seq = 0;
     std::optional<std::string> document;
@@ -88,31 +94,38 @@ class CollectionImpl final : public Collection {
 
   // State helpers: the caller holds state_mutex_ (exclusive for the mutating ones).
   std::uint32_t take_slot();
-  void place(std::uint32_t slot, StoredRecord&& record);
-  void index_slots(const std::vector<std::uint32_t>& slots);
+  void place(std::uint32_t slot, StoredRecord&& record);  // everything but the vector
   void build_index();
   void maybe_compact();
-  std::vector<float> index_vector(std::uint32_t slot) const;
-  const float* vector_of(std::uint32_t slot) const { return vectors_.data() + std::size_t{slot} * dim_; }
-  float distance_to(const std::vector<float>& query, std::uint32_t slot) const;
+  // The stored element (distance.hpp) of a live slot.
+  const float* element_of(std::uint32_t slot) const {
+    return index_ ? index_->element(slot) : elements_.data() + std::size_t{slot} * stride_;
+  }
+  // Loads every embedding from the records database into elements_ or a new graph.
+  void load_all_elements();
+  float distance_to(const std::vector<float>& query, std::uint32_t slot) const {
+    return distance_fn_(query.data(), element_of(slot), &dim_);
+  }
   std::vector<std::pair<float, std::uint32_t>> search_one(const std::vector<float>& query, std::size_t k,
                                                           const std::vector<std::uint32_t>* allowed,
                                                           const std::vector<char>* allowed_mask) const;
   std::vector<std::pair<float, std::uint32_t>> flat_search(const std::vector<float>& query, std::size_t k,
                                                            const std::vector<std::uint32_t>* allowed) const;
   void load(std::vector<StoredRecord> records);
+  bool load_snapshot_into_slots(std::vector<StoredRecord>& records);
   void save_snapshot();
 
   std::shared_ptr<StoreCore> core_;
   const std::int64_t collection_id_;
   const CollectionConfig config_;
   const std::size_t dim_;
+  const std::size_t stride_;  // floats per element
+  const ElementDistance distance_fn_;
   std::atomic<bool> dropped_{false};
 
   mutable WriterFirstMutex state_mutex_;
   std::vector<Slot> slots_;
-  std::vector<float> vectors_;        // slot-major, the embeddings as given
-  std::vector<float> inverse_norms_;  // for cosine
+  std::vector<float> elements_;  // slot-major; empty once index_ exists
   std::unordered_map<std::string, std::uint32_t> by_id_;
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_ = 0;

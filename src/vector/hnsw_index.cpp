@@ -16,29 +16,47 @@
 #include <thread>
 
 #include "lunadb/error.hpp"
+#include "vector/distance.hpp"
 #include "vector/hnsw_index.hpp"
 
 namespace lunadb::vector::detail {
 
+namespace {
+
+// hnswlib's own spaces store what they are given and compute with SSE unless the whole build
+// targets AVX; this one stores our elements and uses distance.hpp's run-time chosen kernels.
+class ElementSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  ElementSpace(Distance distance, std::size_t dim)
+      : dim_(dim), data_size_(element_floats(distance, dim) * sizeof(float)), distance_(element_distance(distance)) {}
+  std::size_t get_data_size() override { return data_size_; }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  std::size_t dim_;
+  std::size_t data_size_;
+  hnswlib::DISTFUNC<float> distance_;
+};
+
+}  // namespace
+
 struct HnswIndex::Impl {
-  Space space_kind;
   int dimension;
+  std::size_t element_bytes;
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
 
-  Impl(Space kind, int dim) : space_kind(kind), dimension(dim) {
-    if (kind == Space::l2) {
-      space = std::make_unique<hnswlib::L2Space>(static_cast<std::size_t>(dim));
-    } else {
-      space = std::make_unique<hnswlib::InnerProductSpace>(static_cast<std::size_t>(dim));
-    }
-  }
+  Impl(Distance distance, int dim)
+      : dimension(dim),
+        element_bytes(element_floats(distance, static_cast<std::size_t>(dim)) * sizeof(float)),
+        space(std::make_unique<ElementSpace>(distance, static_cast<std::size_t>(dim))) {}
 };
 
 HnswIndex::HnswIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-HnswIndex::HnswIndex(Space space, int dimension, int m, int ef_construction, std::size_t capacity)
-    : impl_(std::make_unique<Impl>(space, dimension)) {
+HnswIndex::HnswIndex(Distance distance, int dimension, int m, int ef_construction, std::size_t capacity)
+    : impl_(std::make_unique<Impl>(distance, dimension)) {
   impl_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
       impl_->space.get(), std::max<std::size_t>(capacity, 16), static_cast<std::size_t>(m),
       static_cast<std::size_t>(ef_construction), 100);
@@ -59,7 +77,7 @@ bool read_pod(std::ifstream& in, T& out) {
 }
 
 // hnswlib trusts every count and length in its file; check them first (ChromaDB #7238, #7510).
-void validate_hnswlib_file(const std::filesystem::path& file, int dimension, int m) {
+void validate_hnswlib_file(const std::filesystem::path& file, std::size_t element_bytes, int m) {
   std::ifstream in(file, std::ios::binary);
   if (!in) corrupt(file, "cannot open");
   in.seekg(0, std::ios::end);
@@ -76,11 +94,11 @@ void validate_hnswlib_file(const std::filesystem::path& file, int dimension, int
             read_pod(in, m_read) && read_pod(in, mult) && read_pod(in, ef_construction);
   if (!ok) corrupt(file, "truncated header");
   const std::size_t links0 = 2 * static_cast<std::size_t>(m) * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
-  const std::size_t data_size = static_cast<std::size_t>(dimension) * sizeof(float);
+  const std::size_t data_size = element_bytes;
   if (offset_level0 != 0 || m_read != static_cast<std::size_t>(m) || max_m != m_read || max_m0 != 2 * m_read ||
       offset_data != links0 || label_offset != links0 + data_size ||
       size_per_element != links0 + data_size + sizeof(hnswlib::labeltype)) {
-    corrupt(file, "layout does not match dimension " + std::to_string(dimension) + " and M " + std::to_string(m));
+    corrupt(file, "layout does not match element size " + std::to_string(element_bytes) + " and M " + std::to_string(m));
   }
   if (count > max_elements || count > (1u << 30) || (count > 0 && enterpoint >= count) || max_level < 0 ||
       max_level > 64 || !(mult > 0 && mult < 10)) {
@@ -107,10 +125,10 @@ void validate_hnswlib_file(const std::filesystem::path& file, int dimension, int
 
 }  // namespace
 
-std::unique_ptr<HnswIndex> HnswIndex::load(const std::filesystem::path& file, Space space, int dimension, int m,
+std::unique_ptr<HnswIndex> HnswIndex::load(const std::filesystem::path& file, Distance distance, int dimension, int m,
                                            std::size_t capacity) {
-  validate_hnswlib_file(file, dimension, m);
-  auto impl = std::make_unique<Impl>(space, dimension);
+  auto impl = std::make_unique<Impl>(distance, dimension);
+  validate_hnswlib_file(file, impl->element_bytes, m);
   try {
     impl->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(impl->space.get());
     // hnswlib 0.6.2 leaves num_deleted_ uninitialised in this path and counts onto it.
@@ -136,7 +154,29 @@ std::unique_ptr<HnswIndex> HnswIndex::load(const std::filesystem::path& file, Sp
   }
   if (g.label_lookup_.size() != g.cur_element_count) corrupt(file, "duplicate labels");
   g.num_deleted_ = deleted;
-  return std::unique_ptr<HnswIndex>(new HnswIndex(std::move(impl)));
+  std::unique_ptr<HnswIndex> index(new HnswIndex(std::move(impl)));
+  auto& table = index->internal_of_label_;
+  for (const auto& [label, internal] : g.label_lookup_) {
+    if (label >= kNone) corrupt(file, "label out of range");
+    if (label >= table.size()) table.resize(label + 1, kNone);
+    table[label] = static_cast<std::uint32_t>(internal);
+  }
+  return index;
+}
+
+const float* HnswIndex::element(std::uint32_t label) const {
+  if (label >= internal_of_label_.size() || internal_of_label_[label] == kNone) return nullptr;
+  return reinterpret_cast<const float*>(impl_->graph->getDataByInternalId(internal_of_label_[label]));
+}
+
+void HnswIndex::note_labels(std::span<const std::pair<const float*, std::uint32_t>> items) {
+  auto& g = *impl_->graph;
+  for (const auto& item : items) {
+    const std::uint32_t label = item.second;
+    if (label >= internal_of_label_.size()) internal_of_label_.resize(std::size_t{label} + 1, kNone);
+    auto it = g.label_lookup_.find(label);
+    internal_of_label_[label] = it == g.label_lookup_.end() ? kNone : static_cast<std::uint32_t>(it->second);
+  }
 }
 
 void HnswIndex::reserve(std::size_t needed) {
@@ -145,11 +185,6 @@ void HnswIndex::reserve(std::size_t needed) {
   std::size_t capacity = std::max<std::size_t>(g.max_elements_, 16);
   while (capacity < needed) capacity *= 2;
   g.resizeIndex(capacity);
-}
-
-void HnswIndex::add(const float* vector, std::uint32_t label) {
-  reserve(static_cast<std::size_t>(impl_->graph->cur_element_count) + 1);
-  impl_->graph->addPoint(vector, label);
 }
 
 void HnswIndex::add_batch(std::span<const std::pair<const float*, std::uint32_t>> items, unsigned threads) {
@@ -162,35 +197,41 @@ void HnswIndex::add_batch(std::span<const std::pair<const float*, std::uint32_t>
 #if defined(__SANITIZE_THREAD__)
   threads = 1;
 #endif
-  std::vector<std::size_t> fresh;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (g.label_lookup_.count(items[i].second)) {
-      g.addPoint(items[i].first, items[i].second);
+  try {
+    std::vector<std::size_t> fresh;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (g.label_lookup_.count(items[i].second)) {
+        g.addPoint(items[i].first, items[i].second);
+      } else {
+        fresh.push_back(i);
+      }
+    }
+    if (threads <= 1 || fresh.size() < 64) {
+      for (std::size_t j : fresh) g.addPoint(items[j].first, items[j].second);
     } else {
-      fresh.push_back(i);
+      std::atomic<std::size_t> next{0};
+      std::exception_ptr failure;
+      std::mutex failure_mutex;
+      auto worker = [&] {
+        try {
+          for (std::size_t j = next++; j < fresh.size(); j = next++) g.addPoint(items[fresh[j]].first, items[fresh[j]].second);
+        } catch (...) {
+          std::lock_guard lock(failure_mutex);
+          failure = std::current_exception();
+          next = fresh.size();
+        }
+      };
+      std::vector<std::thread> pool;
+      for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+      worker();
+      for (auto& t : pool) t.join();
+      if (failure) std::rethrow_exception(failure);
     }
+  } catch (...) {
+    note_labels(items);  // whatever did get in must stay reachable by element()
+    throw;
   }
-  if (threads <= 1 || fresh.size() < 64) {
-    for (std::size_t j : fresh) g.addPoint(items[j].first, items[j].second);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto worker = [&] {
-    try {
-      for (std::size_t j = next++; j < fresh.size(); j = next++) g.addPoint(items[fresh[j]].first, items[fresh[j]].second);
-    } catch (...) {
-      std::lock_guard lock(failure_mutex);
-      failure = std::current_exception();
-      next = fresh.size();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  note_labels(items);
 }
 
 void HnswIndex::mark_deleted(std::uint32_t label) {
@@ -221,7 +262,7 @@ std::vector<std::pair<float, std::uint32_t>> HnswIndex::search(const float* quer
 void HnswIndex::save(const std::filesystem::path& file) const {
   impl_->graph->saveIndex(file.string());
   // saveIndex does not report write errors (a full disk leaves a short file): read it back.
-  validate_hnswlib_file(file, impl_->dimension, static_cast<int>(impl_->graph->M_));
+  validate_hnswlib_file(file, impl_->element_bytes, static_cast<int>(impl_->graph->M_));
 }
 
 std::size_t HnswIndex::element_count() const { return impl_->graph->cur_element_count; }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -16,16 +17,62 @@ namespace lunadb::vector::detail {
 
 namespace {
 
-constexpr std::array<std::uint32_t, 256> make_crc_table() {
-  std::array<std::uint32_t, 256> table{};
+// CRC-32C (Castagnoli): x86 computes it in hardware (SSE4.2), 8 bytes per instruction, so
+// checking a snapshot of hundreds of megabytes on open costs tens of milliseconds.
+constexpr std::uint32_t kCrc32cPoly = 0x82F63B78u;  // reflected
+
+constexpr std::array<std::array<std::uint32_t, 256>, 8> make_crc_tables() {
+  std::array<std::array<std::uint32_t, 256>, 8> t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
-    for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
+    for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? kCrc32cPoly ^ (c >> 1) : c >> 1;
+    t[0][i] = c;
   }
-  return table;
+  for (std::size_t k = 1; k < 8; ++k) {
+    for (std::uint32_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
+  }
+  return t;
 }
-constexpr auto kCrcTable = make_crc_table();
+constexpr auto kCrcTables = make_crc_tables();
+
+// Slicing-by-8 for CPUs without the instruction; same results.
+std::uint32_t crc32c_software(const std::uint8_t* p, std::size_t n, std::uint32_t c) noexcept {
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+    word ^= c;
+    c = kCrcTables[7][word & 0xFF] ^ kCrcTables[6][(word >> 8) & 0xFF] ^ kCrcTables[5][(word >> 16) & 0xFF] ^
+        kCrcTables[4][(word >> 24) & 0xFF] ^ kCrcTables[3][(word >> 32) & 0xFF] ^ kCrcTables[2][(word >> 40) & 0xFF] ^
+        kCrcTables[1][(word >> 48) & 0xFF] ^ kCrcTables[0][word >> 56];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = kCrcTables[0][(c ^ *p++) & 0xFFu] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(const std::uint8_t* p, std::size_t n, std::uint32_t c) noexcept {
+  std::uint64_t c64 = c;
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    c64 = __builtin_ia32_crc32di(c64, word);
+    p += 8;
+    n -= 8;
+  }
+  c = static_cast<std::uint32_t>(c64);
+  while (n-- > 0) c = __builtin_ia32_crc32qi(c, *p++);
+  return c;
+}
+
+bool have_crc_instruction() noexcept {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2");
+}
+const bool kHardwareCrc = have_crc_instruction();
+#endif
 
 [[noreturn]] void io_error(const std::string& what, const std::filesystem::path& file, int err) {
   throw Error(ErrorKind::io, what + " " + file.string() + ": " + std::strerror(err));
@@ -42,13 +89,15 @@ void fsync_path(const std::filesystem::path& path, int flags) {
 
 }  // namespace
 
-std::uint32_t crc32(std::span<const std::uint8_t> bytes, std::uint32_t previous) {
+std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t previous) {
   std::uint32_t c = previous ^ 0xFFFFFFFFu;
-  for (std::uint8_t b : bytes) c = kCrcTable[(c ^ b) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+#if defined(__x86_64__)
+  if (kHardwareCrc) return crc32c_hardware(bytes.data(), bytes.size(), c) ^ 0xFFFFFFFFu;
+#endif
+  return crc32c_software(bytes.data(), bytes.size(), c) ^ 0xFFFFFFFFu;
 }
 
-std::uint32_t crc32_of_file(const std::filesystem::path& file, std::uint64_t* size) {
+std::uint32_t crc32c_of_file(const std::filesystem::path& file, std::uint64_t* size) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) io_error("cannot open", file, errno);
   std::vector<std::uint8_t> buffer(1 << 20);
@@ -63,7 +112,7 @@ std::uint32_t crc32_of_file(const std::filesystem::path& file, std::uint64_t* si
       io_error("cannot read", file, err);
     }
     if (n == 0) break;
-    crc = crc32(std::span(buffer.data(), static_cast<std::size_t>(n)), crc);
+    crc = crc32c(std::span(buffer.data(), static_cast<std::size_t>(n)), crc);
     total += static_cast<std::uint64_t>(n);
   }
   ::close(fd);

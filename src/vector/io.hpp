@@ -9,10 +9,11 @@
 
 namespace lunadb::vector::detail {
 
-// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320). Pass the previous value to continue.
-std::uint32_t crc32(std::span<const std::uint8_t> bytes, std::uint32_t previous = 0);
-// CRC-32 and size of a whole file, streamed. Throws Error(io) when it cannot be read.
-std::uint32_t crc32_of_file(const std::filesystem::path& file, std::uint64_t* size);
+// CRC-32C (Castagnoli, reflected, polynomial 0x82F63B78; check value of "123456789" is
+// 0xE3069283). Pass the previous value to continue.
+std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t previous = 0);
+// CRC-32C and size of a whole file, streamed. Throws Error(io) when it cannot be read.
+std::uint32_t crc32c_of_file(const std::filesystem::path& file, std::uint64_t* size);
 
 void fsync_file(const std::filesystem::path& file);       // Error(io) naming the file
 void fsync_directory(const std::filesystem::path& dir);   // so a rename survives power loss

@@ -8,27 +8,31 @@ namespace lunadb::vector::detail {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: one `records` table with the embedding inline. 2: embeddings in their own table, so that
+// scanning the records on open does not read every vector (version 1 is migrated on open).
+constexpr int kSchemaVersion = 2;
 
-constexpr const char* kSchema[] = {
+constexpr const char* kCommonSchema[] = {
     "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS collections ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, dimension INTEGER NOT NULL,"
     " distance TEXT NOT NULL, hnsw_m INTEGER NOT NULL, ef_construction INTEGER NOT NULL,"
     " ef_search INTEGER NOT NULL, embedding_model TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS records ("
-    " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
-    " record_id TEXT NOT NULL, seq INTEGER NOT NULL, added_seq INTEGER NOT NULL,"
-    " embedding BLOB NOT NULL, document TEXT, metadata TEXT,"
-    " UNIQUE (collection_id, record_id))",  // a rowid table: WITHOUT ROWID packs kilobyte rows badly
 };
 
-sql::Blob to_blob(const std::vector<float>& v) {
-  sql::Blob blob;
-  blob.bytes.resize(v.size() * sizeof(float));
-  std::memcpy(blob.bytes.data(), v.data(), blob.bytes.size());
-  return blob;
-}
+constexpr const char* kRecordsV2[] = {
+    "CREATE TABLE records ("
+    " rid INTEGER PRIMARY KEY,"
+    " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+    " record_id TEXT NOT NULL, seq INTEGER NOT NULL, added_seq INTEGER NOT NULL,"
+    " document TEXT, metadata TEXT,"
+    " UNIQUE (collection_id, record_id))",
+    // foreign_keys is on (the SQLite driver sets it): deleting a record deletes its embedding.
+    "CREATE TABLE embeddings ("
+    " rid INTEGER PRIMARY KEY REFERENCES records(rid) ON DELETE CASCADE,"
+    " vector BLOB NOT NULL)",
+};
+
 
 }  // namespace
 
@@ -52,20 +56,26 @@ RecordDb::RecordDb(const std::filesystem::path& file) : file_(file) {
     // WAL + NORMAL survives a process crash but may lose the last commits on power loss; an
     // acknowledged vector write must survive both, so every commit syncs the WAL.
     connection_->execute("PRAGMA synchronous = FULL");
+    // A batch of a thousand 768-d vectors is ~750 pages: checkpointing every 1000 pages (the
+    // default) would copy the WAL back almost every call; 16 MB keeps it to one in five.
+    connection_->execute("PRAGMA wal_autocheckpoint = 4096");
     sql::Transaction tx(*connection_);
-    for (const char* statement : kSchema) connection_->execute(statement);
+    for (const char* statement : kCommonSchema) connection_->execute(statement);
     auto version = connection_->prepare("SELECT value FROM store_meta WHERE key = 'schema_version'");
-    if (version->step()) {
-      auto found = version->get_int64(0);
-      if (found != kSchemaVersion) {
-        throw Error(ErrorKind::unsupported, "vector records database " + file_.string() + " has schema version " +
-                                                std::to_string(found) + "; this lunadb reads version " +
-                                                std::to_string(kSchemaVersion));
-      }
-    } else {
-      connection_->execute("INSERT INTO store_meta (key, value) VALUES ('schema_version', 1), ('last_seq', 0)");
-    }
+    std::optional<std::int64_t> found;
+    if (version->step()) found = version->get_int64(0);
     version.reset();
+    if (!found) {
+      for (const char* statement : kRecordsV2) connection_->execute(statement);
+      connection_->execute("INSERT INTO store_meta (key, value) VALUES ('schema_version', " + std::to_string(kSchemaVersion) +
+                           "), ('last_seq', 0)");
+    } else if (*found == 1) {
+      migrate_from_v1();
+    } else if (*found != kSchemaVersion) {
+      throw Error(ErrorKind::unsupported, "vector records database " + file_.string() + " has schema version " +
+                                              std::to_string(*found) + "; this lunadb reads versions 1 and " +
+                                              std::to_string(kSchemaVersion));
+    }
     auto seq = connection_->prepare("SELECT value FROM store_meta WHERE key = 'last_seq'");
     if (!seq->step()) throw Error(ErrorKind::corrupt, "store_meta has no last_seq row");
     last_seq_ = seq->get_int64(0);
@@ -75,6 +85,19 @@ RecordDb::RecordDb(const std::filesystem::path& file) : file_(file) {
     if (e.kind() == ErrorKind::unsupported || e.kind() == ErrorKind::busy) throw;
     rethrow_damaged(e, "opening");
   }
+}
+
+// Inside the opening transaction: a crash part-way leaves the version 1 file untouched.
+void RecordDb::migrate_from_v1() {
+  connection_->execute("ALTER TABLE records RENAME TO records_v1");
+  for (const char* statement : kRecordsV2) connection_->execute(statement);
+  // Keeping the rowid keeps the rid stable; index snapshots are rebuilt anyway (format 2).
+  connection_->execute(
+      "INSERT INTO records (rid, collection_id, record_id, seq, added_seq, document, metadata)"
+      " SELECT rowid, collection_id, record_id, seq, added_seq, document, metadata FROM records_v1");
+  connection_->execute("INSERT INTO embeddings (rid, vector) SELECT rowid, embedding FROM records_v1");
+  connection_->execute("DROP TABLE records_v1");
+  connection_->execute("UPDATE store_meta SET value = " + std::to_string(kSchemaVersion) + " WHERE key = 'schema_version'");
 }
 
 std::vector<StoredCollection> RecordDb::collections() {
@@ -127,6 +150,7 @@ std::int64_t RecordDb::create_collection(const CollectionConfig& config) {
 
 void RecordDb::delete_collection(std::int64_t collection_id) {
   sql::Transaction tx(*connection_);
+  // Embeddings go with their records (ON DELETE CASCADE).
   for (const char* text : {"DELETE FROM records WHERE collection_id = ?", "DELETE FROM collections WHERE id = ?"}) {
     auto st = connection_->prepare(text);
     st->bind(1, collection_id);
@@ -135,23 +159,17 @@ void RecordDb::delete_collection(std::int64_t collection_id) {
   tx.commit();
 }
 
-void RecordDb::load_records(std::int64_t collection_id, int dimension, const std::function<void(StoredRecord&&)>& sink) {
+void RecordDb::load_records(std::int64_t collection_id, const std::function<void(StoredRecord&&)>& sink) {
   try {
     auto st = connection_->prepare(
-        "SELECT record_id, seq, added_seq, embedding, document, metadata FROM records WHERE collection_id = ?");
+        "SELECT rid, record_id, seq, added_seq, document, metadata FROM records WHERE collection_id = ?");
     st->bind(1, collection_id);
     while (st->step()) {
       StoredRecord r;
-      r.id = st->get_text(0);
-      r.seq = st->get_int64(1);
-      r.added_seq = st->get_int64(2);
-      auto blob = st->get_blob(3);
-      if (blob.bytes.size() != static_cast<std::size_t>(dimension) * sizeof(float)) {
-        throw Error(ErrorKind::corrupt, "record '" + r.id + "' has an embedding of " + std::to_string(blob.bytes.size()) +
-                                            " bytes, expected " + std::to_string(dimension * sizeof(float)));
-      }
-      r.embedding.resize(static_cast<std::size_t>(dimension));
-      std::memcpy(r.embedding.data(), blob.bytes.data(), blob.bytes.size());
+      r.rid = st->get_int64(0);
+      r.id = st->get_text(1);
+      r.seq = st->get_int64(2);
+      r.added_seq = st->get_int64(3);
       r.document = st->get_optional_text(4);
       if (auto text = st->get_optional_text(5)) r.metadata = Json::parse(*text);
       sink(std::move(r));
@@ -161,23 +179,82 @@ void RecordDb::load_records(std::int64_t collection_id, int dimension, const std
   }
 }
 
-void RecordDb::write(std::int64_t collection_id, const std::vector<const StoredRecord*>& puts,
+void RecordDb::checked_embedding(const sql::Blob& blob, int dimension, std::int64_t rid) const {
+  if (blob.bytes.size() != static_cast<std::size_t>(dimension) * sizeof(float)) {
+    throw Error(ErrorKind::corrupt, "the embedding of record row " + std::to_string(rid) + " has " +
+                                        std::to_string(blob.bytes.size()) + " bytes, expected " +
+                                        std::to_string(static_cast<std::size_t>(dimension) * sizeof(float)));
+  }
+}
+
+void RecordDb::load_embeddings(std::int64_t collection_id, int dimension,
+                               const std::function<void(std::int64_t, const float*)>& sink) {
+  try {
+    auto st = connection_->prepare(
+        "SELECT e.rid, e.vector FROM records r JOIN embeddings e ON e.rid = r.rid WHERE r.collection_id = ?");
+    st->bind(1, collection_id);
+    std::vector<float> v(static_cast<std::size_t>(dimension));
+    while (st->step()) {
+      const std::int64_t rid = st->get_int64(0);
+      auto blob = st->get_blob(1);
+      checked_embedding(blob, dimension, rid);
+      std::memcpy(v.data(), blob.bytes.data(), blob.bytes.size());
+      sink(rid, v.data());
+    }
+  } catch (const std::exception& e) {
+    rethrow_damaged(e, "reading embeddings");
+  }
+}
+
+void RecordDb::read_embeddings(const std::vector<std::int64_t>& rids, int dimension,
+                               const std::function<void(std::int64_t, const float*)>& sink) {
+  try {
+    auto st = connection_->prepare("SELECT vector FROM embeddings WHERE rid = ?");
+    std::vector<float> v(static_cast<std::size_t>(dimension));
+    for (auto rid : rids) {
+      st->reset();
+      st->bind(1, rid);
+      if (!st->step()) continue;
+      auto blob = st->get_blob(0);
+      checked_embedding(blob, dimension, rid);
+      std::memcpy(v.data(), blob.bytes.data(), blob.bytes.size());
+      sink(rid, v.data());
+    }
+  } catch (const std::exception& e) {
+    rethrow_damaged(e, "reading embeddings");
+  }
+}
+
+void RecordDb::write(std::int64_t collection_id, const std::vector<StoredRecord*>& puts,
                      const std::vector<std::string>& deletes, std::int64_t new_last_seq) {
   sql::Transaction tx(*connection_);
   if (!puts.empty()) {
-    auto st = connection_->prepare(
-        "INSERT OR REPLACE INTO records (collection_id, record_id, seq, added_seq, embedding, document, metadata)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)");
-    for (const StoredRecord* r : puts) {
-      st->reset();
-      st->bind(1, collection_id);
-      st->bind(2, r->id);
-      st->bind(3, r->seq);
-      st->bind(4, r->added_seq);
-      st->bind(5, to_blob(r->embedding));
-      st->bind(6, r->document ? sql::Value(*r->document) : sql::Value());
-      st->bind(7, r->metadata.is_null() ? sql::Value() : sql::Value(r->metadata.dump()));
-      st->execute();
+    // An upsert keeps the row (and its rid); only a changed embedding is rewritten.
+    auto row = connection_->prepare(
+        "INSERT INTO records (collection_id, record_id, seq, added_seq, document, metadata) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (collection_id, record_id) DO UPDATE SET seq = excluded.seq, added_seq = excluded.added_seq,"
+        " document = excluded.document, metadata = excluded.metadata RETURNING rid");
+    auto vector = connection_->prepare("INSERT OR REPLACE INTO embeddings (rid, vector) VALUES (?, ?)");
+    sql::Blob blob;
+    for (StoredRecord* r : puts) {
+      row->reset();
+      row->bind(1, collection_id);
+      row->bind(2, r->id);
+      row->bind(3, r->seq);
+      row->bind(4, r->added_seq);
+      row->bind(5, r->document ? sql::Value(*r->document) : sql::Value());
+      row->bind(6, r->metadata.is_null() ? sql::Value() : sql::Value(r->metadata.dump()));
+      if (!row->step()) throw Error(ErrorKind::internal, "INSERT ... RETURNING gave no row");
+      r->rid = row->get_int64(0);
+      while (row->step()) {
+      }
+      if (!r->reindex) continue;
+      vector->reset();
+      vector->bind(1, r->rid);
+      blob.bytes.resize(r->embedding.size() * sizeof(float));
+      std::memcpy(blob.bytes.data(), r->embedding.data(), blob.bytes.size());
+      vector->bind(2, blob);
+      vector->execute();
     }
   }
   if (!deletes.empty()) {

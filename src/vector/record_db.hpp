@@ -2,6 +2,9 @@
 // The records database: the durable source of truth of the vector store (one SQLite file,
 // WAL journal, synchronous=FULL). The HNSW snapshot is rebuilt from it when needed.
 //
+// Embeddings live in their own table, keyed by the record's rowid (`rid`): opening a collection
+// whose snapshot is sound reads only the small record rows, never the vectors.
+//
 // Thread-safety: none; the store's db mutex serialises every call.
 
 #include <cstdint>
@@ -18,13 +21,14 @@
 namespace lunadb::vector::detail {
 
 struct StoredRecord {
+  std::int64_t rid = 0;        // rowid in `records`, stable while the record lives
   std::string id;
   std::int64_t seq = 0;        // sequence number of the last change
   std::int64_t added_seq = 0;  // sequence number of the first add: the get() order
-  std::vector<float> embedding;
+  std::vector<float> embedding;  // empty when loaded without embeddings
   std::optional<std::string> document;
   Json metadata;
-  bool reindex = true;  // not stored: false when only the document or metadata changed
+  bool reindex = true;  // not stored: false when only the document or metadata changed (embedding unused)
 };
 
 struct StoredCollection {
@@ -44,15 +48,25 @@ class RecordDb {
   std::vector<StoredCollection> collections();
   std::int64_t create_collection(const CollectionConfig& config);
   void delete_collection(std::int64_t collection_id);
-  void load_records(std::int64_t collection_id, int dimension, const std::function<void(StoredRecord&&)>& sink);
+  // Every record of the collection without its embedding.
+  void load_records(std::int64_t collection_id, const std::function<void(StoredRecord&&)>& sink);
+  // Every embedding of the collection, by rid. Error(corrupt) when one has the wrong size.
+  void load_embeddings(std::int64_t collection_id, int dimension,
+                       const std::function<void(std::int64_t rid, const float* embedding)>& sink);
+  // The embeddings of the given rids (missing ones are skipped).
+  void read_embeddings(const std::vector<std::int64_t>& rids, int dimension,
+                       const std::function<void(std::int64_t rid, const float* embedding)>& sink);
 
-  // One transaction: writes `puts` (whole rows) and deletes `deletes`, then records `new_last_seq`.
-  void write(std::int64_t collection_id, const std::vector<const StoredRecord*>& puts,
+  // One transaction: writes `puts` (their embeddings only when `reindex`) and deletes `deletes`,
+  // then records `new_last_seq`. Sets each put's rid.
+  void write(std::int64_t collection_id, const std::vector<StoredRecord*>& puts,
              const std::vector<std::string>& deletes, std::int64_t new_last_seq);
 
  private:
   [[noreturn]] void rethrow_damaged(const std::exception& e, const std::string& during) const;
   void set_last_seq(std::int64_t seq);
+  void migrate_from_v1();
+  void checked_embedding(const sql::Blob& blob, int dimension, std::int64_t rid) const;
 
   std::filesystem::path file_;
   std::unique_ptr<sql::Connection> connection_;

@@ -11,7 +11,9 @@ namespace lunadb::vector::detail {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'U', 'N', 'A', 'V', 'I', 'D', 'X'};
-constexpr std::uint32_t kFormatVersion = 1;
+// 2: CRC-32C checksums and element layout (raw vector, + inverse norm for cosine) in the graph.
+// Version 1 snapshots fail the checks and are rebuilt from the records.
+constexpr std::uint32_t kFormatVersion = 2;
 constexpr std::size_t kMaxIdBytes = 4096;
 
 class Writer {
@@ -83,7 +85,7 @@ std::vector<std::uint8_t> encode_snapshot_meta(const SnapshotMeta& meta) {
     w.put<std::uint32_t>(static_cast<std::uint32_t>(e.id.size()));
     w.put_bytes(e.id.data(), e.id.size());
   }
-  w.put<std::uint32_t>(crc32(w.bytes));
+  w.put<std::uint32_t>(crc32c(w.bytes));
   return std::move(w.bytes);
 }
 
@@ -92,7 +94,7 @@ SnapshotMeta decode_snapshot_meta(const std::string& bytes, const std::filesyste
   std::uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
   auto body = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size() - 4);
-  if (crc32(body) != stored_crc) corrupt(file, "checksum mismatch");
+  if (crc32c(body) != stored_crc) corrupt(file, "checksum mismatch");
   if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) corrupt(file, "bad magic");
   Reader r(bytes, file);
   r.get_string(sizeof(kMagic));
@@ -133,7 +135,7 @@ void write_snapshot(const std::filesystem::path& directory, const HnswIndex& ind
   temp += ".tmp";
   index.save(temp);
   fsync_file(temp);
-  meta.hnsw_crc = crc32_of_file(temp, &meta.hnsw_size);
+  meta.hnsw_crc = crc32c_of_file(temp, &meta.hnsw_size);
   std::filesystem::rename(temp, final_name);
   write_file_atomically(directory / kMetaFileName, encode_snapshot_meta(meta));  // the commit point
   const std::string keep = final_name.filename().string();
@@ -156,10 +158,9 @@ LoadedSnapshot load_snapshot(const std::filesystem::path& directory, const Snaps
   }
   const auto hnsw_file = directory / hnsw_file_name(meta.generation);
   std::uint64_t size = 0;
-  std::uint32_t crc = crc32_of_file(hnsw_file, &size);
+  std::uint32_t crc = crc32c_of_file(hnsw_file, &size);
   if (size != meta.hnsw_size || crc != meta.hnsw_crc) corrupt(hnsw_file, "size or checksum does not match index.meta");
-  Space space = meta.distance == Distance::l2 ? Space::l2 : Space::inner_product;
-  loaded.index = HnswIndex::load(hnsw_file, space, meta.dimension, meta.m, capacity);
+  loaded.index = HnswIndex::load(hnsw_file, meta.distance, meta.dimension, meta.m, capacity);
   return loaded;
 }
 
