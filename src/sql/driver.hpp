@@ -96,6 +96,17 @@ class Connection {
   // False once an error said the connection is no longer usable.
   virtual bool usable() const noexcept = 0;
   virtual std::string server_version() = 0;
+  // Bulk load without a statement per row: appends `values` (row-major, columns.size() per row) to
+  // `table`, inside the caller's transaction when there is one. PostgreSQL: COPY ... FROM STDIN.
+  // Returns false, having done nothing, where the backend has no such path; the caller then
+  // INSERTs. Errors are DatabaseErrors as for statements.
+  virtual bool copy_rows(std::string_view table, std::span<const std::string> columns,
+                         std::span<const Value> values) {
+    (void)table;
+    (void)columns;
+    (void)values;
+    return false;
+  }
 };
 
 struct ConnectOptions {

@@ -132,20 +132,34 @@ struct StoreCore {
   // the start a few times before the error reaches the caller; nothing of a failed attempt stays.
   template <typename Body>
   auto write(Body&& body) {
+    return with_retries([&](sql::Connection& connection) {
+      sql::Transaction transaction(connection, sql::TransactionMode::write);
+      if constexpr (std::is_void_v<decltype(body(connection))>) {
+        body(connection);
+        transaction.commit();
+      } else {
+        auto result = body(connection);
+        transaction.commit();
+        return result;
+      }
+    });
+  }
+
+  // For a write that is one statement: it runs in autocommit, which makes it its own transaction
+  // (one round trip instead of BEGIN, statement, COMMIT), with the retries of write().
+  template <typename Body>
+  auto write_one_statement(Body&& body) {
+    return with_retries(body);
+  }
+
+ private:
+  template <typename Attempt>
+  auto with_retries(Attempt&& attempt_once) {
     constexpr int kMaxAttempts = 5;
     for (int attempt = 1;; ++attempt) {
       try {
         auto lease = source->acquire();
-        sql::Transaction transaction(*lease, sql::TransactionMode::write);
-        if constexpr (std::is_void_v<decltype(body(*lease))>) {
-          body(*lease);
-          transaction.commit();
-          return;
-        } else {
-          auto result = body(*lease);
-          transaction.commit();
-          return result;
-        }
+        return attempt_once(*lease);
       } catch (const DatabaseError& error) {
         if (!error.retryable() || attempt >= kMaxAttempts) throw;
       }

@@ -92,6 +92,56 @@ TEST_P(ServerDriver, ValuesRoundTripIncludingUnicodeLargeTextAndNulls) {
   EXPECT_FALSE(select->step());
 }
 
+// COPY ... FROM STDIN on PostgreSQL (text format): every value type, NULLs, and the characters
+// COPY treats specially. MySQL has no such path and says so without touching the table.
+TEST_P(ServerDriver, CopyRowsLoadsEveryTypeOrDeclines) {
+  create_values_table();
+  const std::vector<std::string> columns{"b", "i", "d", "s", "t", "bin", "ts", "j"};
+  const Timestamp ts = sql::parse_timestamp("2024-02-29 23:59:58.123456");
+  const std::string tricky = "a\tb\nc\rd\\e \\N \\. 😀";
+  std::vector<Value> rows{true,  std::int64_t{-9007199254740993}, 0.1, std::string("first"), tricky,
+                          Blob{{0, '\\', '\t', 0xFF}}, ts, std::string(R"({"k": "tab\tquote\""})"),
+                          std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{},
+                          std::monostate{}, std::monostate{}, std::monostate{}};
+  if (!pg()) {
+    EXPECT_FALSE(connection_->copy_rows("vals", columns, rows));
+    EXPECT_EQ(count("vals"), 0);
+    return;
+  }
+  ASSERT_TRUE(connection_->copy_rows("vals", columns, rows));
+  auto select = connection_->prepare("SELECT b, i, d, s, t, bin, ts, j FROM vals ORDER BY id");
+  ASSERT_TRUE(select->step());
+  EXPECT_TRUE(select->get_bool(0));
+  EXPECT_EQ(select->get_int64(1), -9007199254740993);
+  EXPECT_EQ(select->get_double(2), 0.1);
+  EXPECT_EQ(select->get_text(3), "first");
+  EXPECT_EQ(select->get_text(4), tricky);
+  EXPECT_EQ(select->get_blob(5).bytes, (std::vector<std::uint8_t>{0, '\\', '\t', 0xFF}));
+  EXPECT_EQ(select->get_timestamp(6), ts);
+  EXPECT_EQ(select->get_text(7), R"({"k": "tab\tquote\""})");
+  ASSERT_TRUE(select->step());
+  for (int column = 0; column < 8; ++column) EXPECT_TRUE(select->is_null(column)) << column;
+  EXPECT_FALSE(select->step());
+
+  // A row the server refuses (duplicate unique value) fails the whole COPY: nothing of it stays,
+  // and the connection remains usable.
+  std::vector<Value> duplicate{std::monostate{}, std::monostate{}, std::monostate{}, std::string("first"),
+                               std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}};
+  std::vector<Value> both = duplicate;
+  both[3] = std::string("second");
+  both.insert(both.end(), duplicate.begin(), duplicate.end());
+  try {
+    connection_->copy_rows("vals", columns, both);
+    ADD_FAILURE() << "a duplicate key in COPY must fail";
+  } catch (const DatabaseError& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::constraint) << error.what();
+    EXPECT_EQ(error.native_code(), "23505");
+    EXPECT_TRUE(error.connection_usable());
+  }
+  EXPECT_EQ(count("vals"), 2);
+  EXPECT_THROW(connection_->copy_rows("vals", columns, std::vector<Value>{std::int64_t{1}}), Error);
+}
+
 TEST_P(ServerDriver, TimestampsKeepMicrosecondsAndServerNowIsUtc) {
   create_values_table();
   auto insert = connection_->prepare("INSERT INTO vals (ts) VALUES (?)");

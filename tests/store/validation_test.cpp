@@ -73,6 +73,46 @@ TEST_P(StoreValidation, JsonColumnsKeepTheDocument) {
   }
 }
 
+// add_many takes each backend's bulk path (COPY's text format on PostgreSQL, multi-row INSERTs
+// elsewhere): characters that delimit COPY fields and rows, its escape character and its NULL
+// marker must come back as written, and ids must match the messages in order.
+TEST_P(StoreValidation, BatchInsertKeepsDelimitersEscapesAndNulls) {
+  const std::vector<std::string> contents = {
+      "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash", "\\N", "\\.", "", "end\\",
+      "😀 中文 עברית", std::string("nul-free \x01\x1f control"), std::string(70000, 'x') + "\t\n"};
+  const auto conversation = db().conversations().add({});
+  std::vector<store::Message> batch;
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    store::Message m;
+    m.role = i % 2 == 0 ? "user" : "assistant";
+    m.content = contents[i];
+    if (i % 3 == 0) m.sentiment_score = -0.125 * static_cast<double>(i % 8);
+    batch.push_back(m);
+  }
+  const auto ids = db().messages().add_many(conversation.id, batch);
+  ASSERT_EQ(ids.size(), contents.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto loaded = db().messages().get(ids[i]);
+    ASSERT_TRUE(loaded) << "message " << i;
+    EXPECT_EQ(loaded->content, contents[i]) << "message " << i;
+    EXPECT_EQ(loaded->role, batch[i].role) << "message " << i;
+    EXPECT_EQ(loaded->sentiment_score, batch[i].sentiment_score) << "message " << i;
+    if (i > 0) {
+      EXPECT_GT(ids[i], ids[i - 1]);
+    }
+  }
+  EXPECT_EQ(db().conversations().get(conversation.id)->message_count, static_cast<std::int64_t>(contents.size()));
+  // The ids the store handed out are the ones new rows go on from: a later insert does not collide.
+  EXPECT_GT(db().messages().add([&] {
+              store::Message m;
+              m.conversation_id = conversation.id;
+              m.role = "user";
+              m.content = "after";
+              return m;
+            }()).id,
+            ids.back());
+}
+
 TEST_P(StoreValidation, OneMegabyteMessageRoundTrips) {
   std::string big;
   const std::string unit = "Luna 🌙 月 ";
