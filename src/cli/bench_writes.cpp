@@ -335,6 +335,22 @@ RawResults bench_raw_sqlite(const fs::path& file, const Options& options, const 
   return results;
 }
 
+// The figures every run reports, whatever the backend.
+nlohmann::json store_json(const Options& options, const StoreResults& store) {
+  return {
+      {"rows", options.rows},
+      {"batch_size", kBatchSize},
+      {"reads", options.reads},
+      {"read_limit", kReadLimit},
+      {"single_row_tx_rows_per_s", store.single.rows_per_s},
+      {"single_row_tx_rows_per_cpu_s", store.single.rows_per_cpu_s},
+      {"batch_rows_per_s", store.batch.rows_per_s},
+      {"batch_rows_per_cpu_s", store.batch.rows_per_cpu_s},
+      {"read_latest_p50_us", store.read_p50_us},
+      {"read_latest_p99_us", store.read_p99_us},
+  };
+}
+
 // The store phases on a server database named by --url.
 void run_server_bench(const Options& options, Context& context) {
   if (!options.path.empty()) throw Error(ErrorKind::usage, "bench writes: give --path (SQLite) or --url, not both");
@@ -375,20 +391,9 @@ void run_server_bench(const Options& options, Context& context) {
   }
   const std::string backend = to_string(settings.db.backend);
   if (options.json) {
-    nlohmann::json out = {
-        {"backend", backend},
-        {"server_version", server_version},
-        {"rows", options.rows},
-        {"batch_size", kBatchSize},
-        {"reads", options.reads},
-        {"read_limit", kReadLimit},
-        {"single_row_tx_rows_per_s", store.single.rows_per_s},
-        {"single_row_tx_rows_per_cpu_s", store.single.rows_per_cpu_s},
-        {"batch_rows_per_s", store.batch.rows_per_s},
-        {"batch_rows_per_cpu_s", store.batch.rows_per_cpu_s},
-        {"read_latest_p50_us", store.read_p50_us},
-        {"read_latest_p99_us", store.read_p99_us},
-    };
+    nlohmann::json out = store_json(options, store);
+    out["backend"] = backend;
+    out["server_version"] = server_version;
     std::cout << out.dump(2) << '\n';
     return;
   }
@@ -414,26 +419,17 @@ void run_bench(const Options& options, Context& context) {
   const double batch_vs_raw_cpu = store.batch.rows_per_cpu_s / raw.batch.rows_per_cpu_s;
 
   if (options.json) {
-    nlohmann::json out = {
+    nlohmann::json out = store_json(options, store);
+    out.update({
         {"backend", "sqlite"},
         {"sqlite_version", sqlite3_libversion()},
-        {"rows", options.rows},
-        {"batch_size", kBatchSize},
-        {"reads", options.reads},
-        {"read_limit", kReadLimit},
-        {"single_row_tx_rows_per_s", store.single.rows_per_s},
-        {"single_row_tx_rows_per_cpu_s", store.single.rows_per_cpu_s},
-        {"batch_rows_per_s", store.batch.rows_per_s},
-        {"batch_rows_per_cpu_s", store.batch.rows_per_cpu_s},
-        {"read_latest_p50_us", store.read_p50_us},
-        {"read_latest_p99_us", store.read_p99_us},
         {"raw_sqlite3_single_row_tx_rows_per_s", raw.single.rows_per_s},
         {"raw_sqlite3_single_row_tx_rows_per_cpu_s", raw.single.rows_per_cpu_s},
         {"raw_sqlite3_batch_rows_per_s", raw.batch.rows_per_s},
         {"raw_sqlite3_batch_rows_per_cpu_s", raw.batch.rows_per_cpu_s},
         {"batch_vs_raw_sqlite3", batch_vs_raw},
         {"batch_vs_raw_sqlite3_cpu", batch_vs_raw_cpu},
-    };
+    });
     std::cout << out.dump(2) << '\n';
     return;
   }
