@@ -114,6 +114,10 @@ for backend in backends:
             print(line)
     row("insert, 1 row/tx, rows/s", "single_row_tx", "raw_sqlite3_single_row_tx")
     row("insert, 1000 rows/tx, rows/s", "batch", "raw_sqlite3_batch")
+    if "psycopg2_copy_batch_rows_per_s" in peer:
+        floor = peer["psycopg2_copy_batch_rows_per_s"]
+        print(f"{'  hand-written psycopg2 COPY (wall)':34}{floor:>12.0f}   (lunadb / it: {ours['batch_rows_per_s'] / floor:.2f}; "
+              f"it / ORM: {floor / peer['orm_batch_rows_per_s']:.1f}): the server's own floor for these batches")
     for p in ("p50", "p99"):
         mine = ours[f"read_latest_{p}_us"]
         orm = peer[f"orm_read_latest_{p}_us"]
