@@ -146,15 +146,17 @@ struct StoreCore {
   }
 
   // For a write that is one statement: it runs in autocommit, which makes it its own transaction
-  // (one round trip instead of BEGIN, statement, COMMIT), with the retries of write().
+  // (one round trip instead of BEGIN, statement, COMMIT), with the retries of write() except one:
+  // when the connection is lost during the statement, it may have committed, and running it again
+  // could write it twice, so that error goes to the caller (it says the write may be retried).
   template <typename Body>
   auto write_one_statement(Body&& body) {
-    return with_retries(body);
+    return with_retries(body, /*retry_lost_connection=*/false);
   }
 
  private:
   template <typename Attempt>
-  auto with_retries(Attempt&& attempt_once) {
+  auto with_retries(Attempt&& attempt_once, bool retry_lost_connection = true) {
     constexpr int kMaxAttempts = 5;
     for (int attempt = 1;; ++attempt) {
       try {
@@ -162,6 +164,7 @@ struct StoreCore {
         return attempt_once(*lease);
       } catch (const DatabaseError& error) {
         if (!error.retryable() || attempt >= kMaxAttempts) throw;
+        if (!retry_lost_connection && !error.connection_usable()) throw;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 2));
     }
