@@ -21,10 +21,14 @@ fi
 load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) before $1" >&2; }
 load lunadb
 ours=$("$lunadb" bench vectors --n "$n" --dim "$dim" --json)
+# The peers build their graphs with lunadb's parameters (M, ef_construction, ef_search).
+params=$("$venv/bin/python" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["m"], o["ef_construction"], o["ef_search"])' "$ours")
+read -r m efc efs <<<"$params"
+graph=(--m "$m" --ef-construction "$efc" --ef-search "$efs")
 load chromadb
-chroma=$("$venv/bin/python" "$here/vector_peers.py" --engine chromadb --n "$n" --dim "$dim")
+chroma=$("$venv/bin/python" "$here/vector_peers.py" --engine chromadb --n "$n" --dim "$dim" "${graph[@]}")
 load hnswlib
-hnsw=$("$venv/bin/python" "$here/vector_peers.py" --engine hnswlib --n "$n" --dim "$dim")
+hnsw=$("$venv/bin/python" "$here/vector_peers.py" --engine hnswlib --n "$n" --dim "$dim" "${graph[@]}")
 echo "lunadb   $ours"
 echo "chromadb $chroma"
 echo "hnswlib  $hnsw"

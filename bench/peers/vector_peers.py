@@ -11,6 +11,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -120,7 +122,9 @@ def run_chroma(source, queries, args, path):
     import chromadb
 
     client = chromadb.PersistentClient(path=path)
-    col = client.create_collection("bench", metadata={"hnsw:space": "cosine"})
+    col = client.create_collection("bench", metadata={"hnsw:space": "cosine", "hnsw:M": args.m,
+                                                      "hnsw:construction_ef": args.ef_construction,
+                                                      "hnsw:search_ef": args.ef_search})
     timer = Timer()
     for b in range(0, source.n, args.batch):
         data = timer.exclude(lambda: source.batch(b, args.batch))
@@ -129,18 +133,30 @@ def run_chroma(source, queries, args, path):
     ingest = timer.done()
     lat, cpu, found = timed_queries(
         lambda q: col.query(query_embeddings=[q.tolist()], n_results=10, include=["distances"])["ids"][0], queries)
-    out = {"engine": "chromadb", "version": chromadb.__version__, "n": source.n, "dim": source.dim}
+    out = {"engine": "chromadb", "version": chromadb.__version__, "n": source.n, "dim": source.dim, "m": args.m,
+           "ef_construction": args.ef_construction, "ef_search": args.ef_search}
     report(out, source.n, ingest, lat, cpu)
     del col, client
+    # PersistentClient caches its system per path inside a process: a reopen here would reuse
+    # the loaded index. A fresh process opens the files for real.
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
     out["recall_at_10"] = recall(found, source, queries, args.recall_queries, args.batch)
     out["disk_mb"] = disk_mb(path)
+    again = subprocess.run([sys.executable, os.path.abspath(__file__), "--engine", "chromadb", "--reopen", path,
+                            "--dim", str(source.dim)], check=True, capture_output=True, text=True)
+    out.update(json.loads(again.stdout))
+    return out
+
+
+def reopen_chroma(path, dim):
+    import chromadb  # not timed: lunadb's reopen does not load a Python runtime either
+
+    q = np.random.default_rng(0).standard_normal(dim).astype(np.float32)
     c0, t0 = time.process_time(), time.perf_counter()
     client = chromadb.PersistentClient(path=path)
     col = client.get_collection("bench")
-    col.query(query_embeddings=[queries[0].tolist()], n_results=1)  # Chroma loads the index lazily
-    out["reopen_ms"] = round((time.perf_counter() - t0) * 1000)
-    out["reopen_cpu_ms"] = round((time.process_time() - c0) * 1000)
-    return out
+    col.query(query_embeddings=[q.tolist()], n_results=1)  # Chroma loads the index lazily
+    return {"reopen_ms": round((time.perf_counter() - t0) * 1000), "reopen_cpu_ms": round((time.process_time() - c0) * 1000)}
 
 
 def run_hnswlib(source, queries, args, path):
@@ -148,8 +164,8 @@ def run_hnswlib(source, queries, args, path):
 
     n, dim = source.n, source.dim
     index = hnswlib.Index(space="cosine", dim=dim)
-    index.init_index(max_elements=n, M=16, ef_construction=200)
-    index.set_ef(100)
+    index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction)
+    index.set_ef(args.ef_search)
     timer = Timer()
     for b in range(0, n, args.batch):
         data = timer.exclude(lambda: source.batch(b, args.batch))
@@ -161,7 +177,8 @@ def run_hnswlib(source, queries, args, path):
         return [f"id{i}" for i in labels[0]]
 
     lat, cpu, found = timed_queries(one, queries)
-    out = {"engine": "hnswlib", "n": n, "dim": dim}
+    out = {"engine": "hnswlib", "version": getattr(hnswlib, "__version__", "?"), "n": n, "dim": dim, "m": args.m,
+           "ef_construction": args.ef_construction, "ef_search": args.ef_search}
     report(out, n, ingest, lat, cpu)
     out["recall_at_10"] = recall(found, source, queries, args.recall_queries, args.batch)
     file = os.path.join(path, "index.bin")
@@ -184,7 +201,15 @@ def main():
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--recall-queries", type=int, default=200)
     ap.add_argument("--batch", type=int, default=1000)
+    # The graph parameters, the same for every engine (run_vectors.sh passes lunadb's defaults).
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--ef-construction", type=int, default=100)
+    ap.add_argument("--ef-search", type=int, default=100)
+    ap.add_argument("--reopen", help=argparse.SUPPRESS)  # internal: time a fresh open of this store
     args = ap.parse_args()
+    if args.reopen:
+        print(json.dumps(reopen_chroma(args.reopen, args.dim)))
+        return
     source = Clustered(args.n, args.dim, 42)
     queries = source.queries(args.queries)
     path = tempfile.mkdtemp(prefix=f"peer-{args.engine}-")

@@ -37,7 +37,7 @@ Distance parse_distance(std::string_view text);  // "cosine" | "l2" | "ip"; Erro
 
 struct IndexParams {
   int m = 16;                 // HNSW max neighbours per node (hnswlib M)
-  int ef_construction = 200;  // candidate list while building
+  int ef_construction = 100;  // candidate list while building (ChromaDB's default too)
   int ef_search = 100;        // candidate list while searching; raised to 2k for larger k
 };
 
@@ -161,7 +161,9 @@ struct OpenOptions {
   // Below this many live records no HNSW index is kept and search is exact. Filters matching at
   // most this many records are also searched exactly.
   std::size_t flat_threshold = 2000;
-  // The index snapshot is rewritten after this many changed records (bounds replay on open).
+  // The index snapshot is rewritten after max(snapshot_every, live records / 4) changed records:
+  // this bounds the catch-up on open after a crash, while the total snapshot writing stays
+  // linear in the collection size (each snapshot rewrites the whole graph).
   std::size_t snapshot_every = 20000;
   // Threads used to insert large batches into the HNSW index (0: up to 4, by hardware).
   unsigned index_threads = 0;

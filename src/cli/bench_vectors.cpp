@@ -37,6 +37,7 @@ struct BenchOptions {
   std::size_t batch = 1000;
   bool json = false;
   std::string path;
+  vector::IndexParams index;
 };
 
 // Unit vectors around random centres, like sentence embeddings. The data are produced batch by
@@ -144,6 +145,10 @@ nlohmann::json run(const BenchOptions& options) {
   vector::CollectionConfig config;
   config.name = "bench";
   config.dimension = options.dim;
+  config.index = options.index;
+  result["m"] = options.index.m;
+  result["ef_construction"] = options.index.ef_construction;
+  result["ef_search"] = options.index.ef_search;
   std::vector<std::vector<std::string>> found;
   {
     auto store = vector::VectorStore::open(dir);
@@ -252,6 +257,9 @@ void register_bench_vectors(CLI::App& bench, Context& /*context*/) {
   command->add_option("--queries", options->queries, "Number of timed queries")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   command->add_option("--recall-queries", options->recall_queries, "Queries checked against exact search for recall");
   command->add_option("--batch", options->batch, "Records per add() call")->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  command->add_option("--m", options->index.m, "HNSW M (default: the collection default)")->check(CLI::Range(2, 256));
+  command->add_option("--ef-construction", options->index.ef_construction, "HNSW ef_construction")->check(CLI::Range(1, 10000));
+  command->add_option("--ef-search", options->index.ef_search, "HNSW ef_search")->check(CLI::Range(1, 10000));
   command->add_flag("--json", options->json, "One JSON object on one line");
   command->add_option("--path", options->path, "Store folder (empty or missing; default: a temporary folder, removed after)");
   command->callback([options] {
