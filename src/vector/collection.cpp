@@ -579,10 +579,16 @@ std::vector<std::pair<float, std::uint32_t>> CollectionImpl::search_one(const st
   const std::size_t threshold = core_->options.flat_threshold;
   const std::size_t candidates = allowed ? allowed->size() : live_;
   if (!index_ || live_ < threshold || candidates <= threshold) return flat_search(query, k, allowed);
-  const std::size_t ef_base = std::max<std::size_t>(static_cast<std::size_t>(config_.index.ef_search), 2 * k);
-  // hnswlib 0.6.2 has no filter hook: over-fetch in proportion to the filter's selectivity.
+  std::size_t ef_base = std::max<std::size_t>(static_cast<std::size_t>(config_.index.ef_search), 2 * k);
+  // hnswlib 0.6.2 has no filter hook: over-fetch in proportion to the filter's selectivity, and
+  // widen the candidate list likewise, so that as many *matching* candidates are weighed as an
+  // unfiltered search weighs candidates.
   std::size_t fetch = k;
-  if (allowed) fetch = static_cast<std::size_t>(std::ceil(double(k) * double(live_) / double(candidates) * 2.0));
+  if (allowed) {
+    const double widen = double(live_) / double(candidates);
+    fetch = static_cast<std::size_t>(std::ceil(double(k) * widen * 2.0));
+    ef_base = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(double(ef_base) * widen)), std::max(live_, ef_base));
+  }
   const std::size_t wanted = std::min(k, candidates);
   for (;;) {
     auto found = index_->search(query.data(), fetch, std::max(ef_base, fetch));
