@@ -23,6 +23,8 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
+}  // namespace
+
 const char* on_delete_clause(schema::OnDelete on_delete) {
   switch (on_delete) {
     case schema::OnDelete::cascade: return " ON DELETE CASCADE";
@@ -31,8 +33,6 @@ const char* on_delete_clause(schema::OnDelete on_delete) {
   }
   return "";
 }
-
-}  // namespace
 
 std::string format_double_literal(double value) {
   if (!std::isfinite(value)) {
@@ -105,34 +105,55 @@ std::string Dialect::column_definition(const schema::Table&, const schema::Colum
   return out;
 }
 
-std::vector<std::string> Dialect::create_table(const schema::Table& table) const {
-  auto quoted = [this](const std::vector<std::string>& names) {
-    std::vector<std::string> out;
-    for (const auto& name : names) out.push_back(quote(name));
-    return join(out, ", ");
-  };
-  auto constraint = [this](const std::string& name) {
-    return name.empty() ? std::string() : "CONSTRAINT " + quote(name) + " ";
-  };
+std::string Dialect::quoted_list(const std::vector<std::string>& names) const {
+  std::vector<std::string> out;
+  for (const auto& name : names) out.push_back(quote(name));
+  return join(out, ", ");
+}
+
+namespace {
+
+// Constraints without a name (only in databases made by other tools) are written without one.
+std::string constraint_prefix(const Dialect& dialect, const std::string& name) {
+  return name.empty() ? std::string() : "CONSTRAINT " + dialect.quote(name) + " ";
+}
+
+}  // namespace
+
+std::string Dialect::primary_key_definition(const schema::Table& table) const {
+  return constraint_prefix(*this, table.primary_key_name) + "PRIMARY KEY (" + quoted_list(table.primary_key) + ")";
+}
+
+std::string Dialect::foreign_key_definition(const schema::Table&, const schema::ForeignKey& fk) const {
+  return constraint_prefix(*this, fk.name) + "FOREIGN KEY (" + quoted_list(fk.columns) + ") REFERENCES " +
+         quote(fk.referred_table) + " (" + quoted_list(fk.referred_columns) + ")" + on_delete_clause(fk.on_delete);
+}
+
+std::string Dialect::unique_definition(const schema::UniqueConstraint& unique) const {
+  return constraint_prefix(*this, unique.name) + "UNIQUE (" + quoted_list(unique.columns) + ")";
+}
+
+std::string Dialect::check_definition(const schema::CheckConstraint& check) const {
+  return constraint_prefix(*this, check.name) + "CHECK (" +
+         schema::render_check_expression(check.expression, [this](std::string_view n) { return quote(n); }) + ")";
+}
+
+std::vector<std::string> Dialect::table_items(const schema::Table& table) const {
   std::vector<std::string> items;
   for (const auto& column : table.columns) items.push_back(column_definition(table, column));
-  if (!table.primary_key.empty()) {
-    items.push_back(constraint(table.primary_key_name) + "PRIMARY KEY (" + quoted(table.primary_key) + ")");
-  }
-  for (const auto& fk : table.foreign_keys) {
-    items.push_back(constraint(fk.name) + "FOREIGN KEY (" + quoted(fk.columns) + ") REFERENCES " +
-                    quote(fk.referred_table) + " (" + quoted(fk.referred_columns) + ")" + on_delete_clause(fk.on_delete));
-  }
-  for (const auto& unique : table.uniques) {
-    items.push_back(constraint(unique.name) + "UNIQUE (" + quoted(unique.columns) + ")");
-  }
-  for (const auto& check : table.checks) {
-    items.push_back(constraint(check.name) + "CHECK (" +
-                    schema::render_check_expression(check.expression, [this](std::string_view n) { return quote(n); }) +
-                    ")");
-  }
+  if (!table.primary_key.empty()) items.push_back(primary_key_definition(table));
+  for (const auto& fk : table.foreign_keys) items.push_back(foreign_key_definition(table, fk));
+  for (const auto& unique : table.uniques) items.push_back(unique_definition(unique));
+  for (const auto& check : table.checks) items.push_back(check_definition(check));
+  return items;
+}
+
+std::string Dialect::table_options(const schema::Table&) const { return ""; }
+
+std::vector<std::string> Dialect::create_table(const schema::Table& table) const {
   std::vector<std::string> statements;
-  statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(items, ",\n\t") + "\n)");
+  statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(table_items(table), ",\n\t") + "\n)" +
+                       table_options(table));
   for (const auto& index : table.indexes) {
     auto more = create_index(table, index);
     statements.insert(statements.end(), more.begin(), more.end());

@@ -19,6 +19,9 @@ namespace lunadb::sql {
 
 class Connection;
 
+// " ON DELETE CASCADE", " ON DELETE SET NULL", or "" for no action.
+const char* on_delete_clause(schema::OnDelete on_delete);
+
 class Dialect {
  public:
   virtual ~Dialect() = default;
@@ -39,8 +42,21 @@ class Dialect {
   virtual std::string begin_transaction_statement() const { return "BEGIN"; }
 
   // ---- DDL ----
-  // CREATE TABLE with its constraints, followed by CREATE INDEX statements.
+  // CREATE TABLE (table_items()) table_options(), followed by CREATE INDEX statements.
   virtual std::vector<std::string> create_table(const schema::Table& table) const;
+  // What stands between the parentheses of CREATE TABLE: the columns, then the primary key,
+  // foreign keys, unique and check constraints.
+  virtual std::vector<std::string> table_items(const schema::Table& table) const;
+  // Written after CREATE TABLE's closing parenthesis (MySQL: engine, charset, comment).
+  virtual std::string table_options(const schema::Table& table) const;
+  // One constraint as it stands in CREATE TABLE and after ALTER TABLE ... ADD: "CONSTRAINT name
+  // PRIMARY KEY (...)", "... FOREIGN KEY (...) REFERENCES t (...) ON DELETE ...", and so on.
+  virtual std::string primary_key_definition(const schema::Table& table) const;
+  virtual std::string foreign_key_definition(const schema::Table& table, const schema::ForeignKey& fk) const;
+  std::string unique_definition(const schema::UniqueConstraint& unique) const;
+  std::string check_definition(const schema::CheckConstraint& check) const;
+  // Quoted names separated by ", ".
+  std::string quoted_list(const std::vector<std::string>& names) const;
   virtual std::vector<std::string> drop_table(const schema::Table& table) const;
   virtual std::vector<std::string> create_index(const schema::Table& table, const schema::Index& index) const;
   virtual std::vector<std::string> drop_index(const schema::Table& table, const schema::Index& index) const;

@@ -47,15 +47,6 @@ bool mentions(std::string_view expression, std::string_view name) {
   return expression.find("{" + std::string(name) + "}") != std::string_view::npos;
 }
 
-const char* on_delete_clause(schema::OnDelete on_delete) {
-  switch (on_delete) {
-    case schema::OnDelete::cascade: return " ON DELETE CASCADE";
-    case schema::OnDelete::set_null: return " ON DELETE SET NULL";
-    case schema::OnDelete::no_action: return "";
-  }
-  return "";
-}
-
 // The default constraint of a column may carry a name SQL Server generated (DF__table__col__1A2B,
 // from databases created by other tools), so it is found through the catalog, not by name.
 std::string drop_default_sql(const MssqlDialect& d, std::string_view table, std::string_view column) {
@@ -166,31 +157,28 @@ schema::OnDelete MssqlDialect::effective_on_delete(const schema::Table& table, c
 
 namespace {
 
-std::string quoted_list(const MssqlDialect& d, const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const auto& name : names) out.push_back(d.quote(name));
-  return join(out, ", ");
-}
-
-std::string check_sql(const MssqlDialect& d, const schema::CheckConstraint& check) {
-  return "CONSTRAINT " + d.quote(check.name) + " CHECK (" +
-         schema::render_check_expression(check.expression, [&d](std::string_view n) { return d.quote(n); }) + ")";
-}
-
 std::string json_check_sql(const MssqlDialect& d, const schema::Table& table, const schema::Column& column) {
   return "CONSTRAINT " + d.quote(MssqlDialect::json_check_name(table.name, column.name)) + " CHECK (ISJSON(" +
          d.quote(column.name) + ") = 1)";
 }
 
-std::string foreign_key_sql(const MssqlDialect& d, const schema::Table& table, const schema::ForeignKey& fk) {
-  return "CONSTRAINT " + d.quote(fk.name) + " FOREIGN KEY (" + quoted_list(d, fk.columns) + ") REFERENCES " +
-         d.quote(fk.referred_table) + " (" + quoted_list(d, fk.referred_columns) + ")" +
-         on_delete_clause(d.effective_on_delete(table, fk));
-}
-
 std::string alter(const MssqlDialect& d, const schema::Table& table) { return "ALTER TABLE " + d.quote(table.name); }
 
 }  // namespace
+
+std::string MssqlDialect::foreign_key_definition(const schema::Table& table, const schema::ForeignKey& fk) const {
+  schema::ForeignKey effective = fk;
+  effective.on_delete = effective_on_delete(table, fk);
+  return Dialect::foreign_key_definition(table, effective);
+}
+
+std::vector<std::string> MssqlDialect::table_items(const schema::Table& table) const {
+  auto items = Dialect::table_items(table);
+  for (const auto& column : table.columns) {
+    if (column.type.kind == schema::TypeKind::json) items.push_back(json_check_sql(*this, table, column));
+  }
+  return items;
+}
 
 std::string MssqlDialect::column_definition(const schema::Table& table, const schema::Column& column) const {
   std::string out = quote(column.name) + " " + column_type(column.type) + (column.nullable ? " NULL" : " NOT NULL");
@@ -201,37 +189,9 @@ std::string MssqlDialect::column_definition(const schema::Table& table, const sc
   return out;
 }
 
-std::vector<std::string> MssqlDialect::create_table(const schema::Table& table) const {
-  std::vector<std::string> items;
-  for (const auto& column : table.columns) items.push_back(column_definition(table, column));
-  if (!table.primary_key.empty()) {
-    items.push_back("CONSTRAINT " + quote(table.primary_key_name) + " PRIMARY KEY (" +
-                    quoted_list(*this, table.primary_key) + ")");
-  }
-  for (const auto& fk : table.foreign_keys) items.push_back(foreign_key_sql(*this, table, fk));
-  for (const auto& unique : table.uniques) {
-    items.push_back("CONSTRAINT " + quote(unique.name) + " UNIQUE (" + quoted_list(*this, unique.columns) + ")");
-  }
-  for (const auto& check : table.checks) items.push_back(check_sql(*this, check));
-  for (const auto& column : table.columns) {
-    if (column.type.kind == schema::TypeKind::json) items.push_back(json_check_sql(*this, table, column));
-  }
-  std::vector<std::string> statements;
-  statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(items, ",\n\t") + "\n)");
-  for (const auto& index : table.indexes) {
-    auto more = create_index(table, index);
-    statements.insert(statements.end(), more.begin(), more.end());
-  }
-  return statements;
-}
-
-std::vector<std::string> MssqlDialect::drop_table(const schema::Table& table) const {
-  return {"DROP TABLE " + quote(table.name)};
-}
-
 std::vector<std::string> MssqlDialect::create_index(const schema::Table& table, const schema::Index& index) const {
   return {std::string(index.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + quote(index.name) + " ON " +
-          quote(table.name) + " (" + quoted_list(*this, index.columns) + ")"};
+          quote(table.name) + " (" + quoted_list(index.columns) + ")"};
 }
 
 std::vector<std::string> MssqlDialect::drop_index(const schema::Table& table, const schema::Index& index) const {
@@ -370,14 +330,13 @@ std::vector<std::string> MssqlDialect::alter_table(const schema::Table& before, 
 
   // Recreate / add constraints and indexes.
   if (primary_key_changes && !after.primary_key.empty()) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(after.primary_key_name) + " PRIMARY KEY (" +
-                  quoted_list(*this, after.primary_key) + ")");
+    out.push_back(table + " ADD " + primary_key_definition(after));
   }
   for (const auto& unique : after.uniques) {
     auto it = std::find_if(before.uniques.begin(), before.uniques.end(),
                            [&](const schema::UniqueConstraint& u) { return u.name == unique.name; });
     if (it == before.uniques.end() || !(*it == unique) || touches(unique.columns)) {
-      out.push_back(table + " ADD CONSTRAINT " + quote(unique.name) + " UNIQUE (" + quoted_list(*this, unique.columns) + ")");
+      out.push_back(table + " ADD " + unique_definition(unique));
     }
   }
   for (const auto& check : after.checks) {
@@ -386,13 +345,13 @@ std::vector<std::string> MssqlDialect::alter_table(const schema::Table& before, 
     bool depends = std::any_of(after.columns.begin(), after.columns.end(), [&](const schema::Column& c) {
       return altered.count(c.name) > 0 && mentions(check.expression, c.name);
     });
-    if (it == before.checks.end() || !(*it == check) || depends) out.push_back(table + " ADD " + check_sql(*this, check));
+    if (it == before.checks.end() || !(*it == check) || depends) out.push_back(table + " ADD " + check_definition(check));
   }
   for (const auto& fk : after.foreign_keys) {
     auto it = std::find_if(before.foreign_keys.begin(), before.foreign_keys.end(),
                            [&](const schema::ForeignKey& f) { return f.name == fk.name; });
     bool same = it != before.foreign_keys.end() && *it == fk && effective_on_delete(before, *it) == effective_on_delete(after, fk);
-    if (!same || touches(fk.columns)) out.push_back(table + " ADD " + foreign_key_sql(*this, after, fk));
+    if (!same || touches(fk.columns)) out.push_back(table + " ADD " + foreign_key_definition(after, fk));
   }
   for (const auto& index : after.indexes) {
     auto it = std::find_if(before.indexes.begin(), before.indexes.end(),
@@ -413,7 +372,7 @@ std::string MssqlDialect::insert(std::string_view table, const std::vector<std::
   if (columns.empty()) return "INSERT INTO " + quote(table) + output + " DEFAULT VALUES";
   std::string placeholders;
   for (std::size_t i = 0; i < columns.size(); ++i) placeholders += i == 0 ? "?" : ", ?";
-  return "INSERT INTO " + quote(table) + " (" + quoted_list(*this, columns) + ")" + output + " VALUES (" + placeholders +
+  return "INSERT INTO " + quote(table) + " (" + quoted_list(columns) + ")" + output + " VALUES (" + placeholders +
          ")";
 }
 
@@ -463,9 +422,9 @@ std::string MssqlDialect::upsert(std::string_view table, const std::vector<std::
   // HOLDLOCK makes the match-then-insert atomic: without it two sessions can both miss the row
   // and one fails on the unique key.
   std::string sql = "MERGE INTO " + quote(table) + " WITH (HOLDLOCK) AS " + target + " USING (VALUES (" + placeholders +
-                    ")) AS " + source + " (" + quoted_list(*this, columns) + ") ON " + join(match, " AND ");
+                    ")) AS " + source + " (" + quoted_list(columns) + ") ON " + join(match, " AND ");
   if (!sets.empty()) sql += " WHEN MATCHED THEN UPDATE SET " + join(sets, ", ");
-  sql += " WHEN NOT MATCHED THEN INSERT (" + quoted_list(*this, columns) + ") VALUES (" + join(values, ", ") + ");";
+  sql += " WHEN NOT MATCHED THEN INSERT (" + quoted_list(columns) + ") VALUES (" + join(values, ", ") + ");";
   return sql;
 }
 

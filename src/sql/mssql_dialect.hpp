@@ -40,8 +40,8 @@ class MssqlDialect final : public Dialect {
   // [name] TYPE NULL|NOT NULL [CONSTRAINT [df_<table>_<column>] DEFAULT (...)]
   std::string column_definition(const schema::Table& table, const schema::Column& column) const override;
 
-  std::vector<std::string> create_table(const schema::Table& table) const override;
-  std::vector<std::string> drop_table(const schema::Table& table) const override;
+  std::vector<std::string> table_items(const schema::Table& table) const override;
+  std::string foreign_key_definition(const schema::Table& table, const schema::ForeignKey& fk) const override;
   std::vector<std::string> create_index(const schema::Table& table, const schema::Index& index) const override;
   std::vector<std::string> drop_index(const schema::Table& table, const schema::Index& index) const override;
   std::vector<std::string> add_column(const schema::Table& table, const schema::Column& column) const override;

@@ -19,15 +19,6 @@ using server_ddl::join;
 constexpr std::string_view kCommentPrefix = "lunadb:";
 constexpr const char* kTableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
 
-const char* on_delete_clause(schema::OnDelete on_delete) {
-  switch (on_delete) {
-    case schema::OnDelete::cascade: return " ON DELETE CASCADE";
-    case schema::OnDelete::set_null: return " ON DELETE SET NULL";
-    case schema::OnDelete::no_action: return "";
-  }
-  return "";
-}
-
 // Monotonic across the process, so tables created in one run sort in creation order.
 std::string next_creation_sequence() {
   static std::atomic<std::int64_t> last{0};
@@ -37,12 +28,6 @@ std::string next_creation_sequence() {
     const std::int64_t value = std::max(candidate, previous + 1);
     if (last.compare_exchange_weak(previous, value)) return std::to_string(value);
   }
-}
-
-std::string quoted_list(const MysqlDialect& d, const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const auto& name : names) out.push_back(d.quote(name));
-  return join(out, ", ");
 }
 
 // The table comment: check expressions as written in the model, and the order of foreign keys,
@@ -85,13 +70,8 @@ void order_by_comment(std::vector<T>& items, const std::vector<std::string>& lis
 std::string primary_key_clause(const MysqlDialect& d, const schema::Table& table) {
   const std::string comment = std::string(kCommentPrefix) +
                               server_ddl::encode_strings({next_creation_sequence(), table.primary_key_name});
-  return "CONSTRAINT " + d.quote(table.primary_key_name) + " PRIMARY KEY (" + quoted_list(d, table.primary_key) +
+  return "CONSTRAINT " + d.quote(table.primary_key_name) + " PRIMARY KEY (" + d.quoted_list(table.primary_key) +
          ") COMMENT " + d.literal(Value{comment});
-}
-
-std::string render_check(const MysqlDialect& d, const schema::CheckConstraint& check) {
-  return "CONSTRAINT " + d.quote(check.name) + " CHECK (" +
-         schema::render_check_expression(check.expression, [&d](std::string_view n) { return d.quote(n); }) + ")";
 }
 
 std::vector<std::string> decode_comment(const std::string& comment) {
@@ -179,27 +159,12 @@ std::string MysqlDialect::column_definition(const schema::Table&, const schema::
   return out;
 }
 
-std::vector<std::string> MysqlDialect::create_table(const schema::Table& table) const {
-  std::vector<std::string> items;
-  for (const auto& column : table.columns) items.push_back(column_definition(table, column));
-  if (!table.primary_key.empty()) items.push_back(primary_key_clause(*this, table));
-  for (const auto& fk : table.foreign_keys) {
-    items.push_back("CONSTRAINT " + quote(fk.name) + " FOREIGN KEY (" + quoted_list(*this, fk.columns) +
-                    ") REFERENCES " + quote(fk.referred_table) + " (" + quoted_list(*this, fk.referred_columns) + ")" +
-                    on_delete_clause(fk.on_delete));
-  }
-  for (const auto& unique : table.uniques) {
-    items.push_back("CONSTRAINT " + quote(unique.name) + " UNIQUE (" + quoted_list(*this, unique.columns) + ")");
-  }
-  for (const auto& check : table.checks) items.push_back(render_check(*this, check));
-  std::vector<std::string> statements;
-  statements.push_back("CREATE TABLE " + quote(table.name) + " (\n\t" + join(items, ",\n\t") + "\n)" + kTableOptions +
-                       " COMMENT=" + table_comment(*this, table));
-  for (const auto& index : table.indexes) {
-    auto more = create_index(table, index);
-    statements.insert(statements.end(), more.begin(), more.end());
-  }
-  return statements;
+std::string MysqlDialect::primary_key_definition(const schema::Table& table) const {
+  return primary_key_clause(*this, table);
+}
+
+std::string MysqlDialect::table_options(const schema::Table& table) const {
+  return std::string(kTableOptions) + " COMMENT=" + table_comment(*this, table);
 }
 
 std::vector<std::string> MysqlDialect::drop_index(const schema::Table& table, const schema::Index& index) const {
@@ -247,7 +212,7 @@ std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, 
     }
   }
   if (d.primary_key_changed && !after.primary_key.empty()) {
-    out.push_back(table + " ADD " + primary_key_clause(*this, after));
+    out.push_back(table + " ADD " + primary_key_definition(after));
     for (const auto& column : after.columns) {
       if (column.type.kind == schema::TypeKind::id) {
         out.push_back(table + " MODIFY COLUMN " + column_definition(after, column));
@@ -255,14 +220,11 @@ std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, 
     }
   }
   for (const auto* unique : d.add_uniques) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(unique->name) + " UNIQUE (" + quoted_list(*this, unique->columns) +
-                  ")");
+    out.push_back(table + " ADD " + unique_definition(*unique));
   }
-  for (const auto* check : d.add_checks) out.push_back(table + " ADD " + render_check(*this, *check));
+  for (const auto* check : d.add_checks) out.push_back(table + " ADD " + check_definition(*check));
   for (const auto* fk : d.add_foreign_keys) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(fk->name) + " FOREIGN KEY (" + quoted_list(*this, fk->columns) +
-                  ") REFERENCES " + quote(fk->referred_table) + " (" + quoted_list(*this, fk->referred_columns) + ")" +
-                  on_delete_clause(fk->on_delete));
+    out.push_back(table + " ADD " + foreign_key_definition(after, *fk));
   }
   for (const auto* index : d.add_indexes) {
     auto more = create_index(after, *index);

@@ -29,7 +29,8 @@ class MysqlDialect final : public Dialect {
   std::string column_definition(const schema::Table& table, const schema::Column& column) const override;
   bool transactional_ddl() const override { return false; }
 
-  std::vector<std::string> create_table(const schema::Table& table) const override;
+  std::string primary_key_definition(const schema::Table& table) const override;
+  std::string table_options(const schema::Table& table) const override;
   std::vector<std::string> drop_index(const schema::Table& table, const schema::Index& index) const override;
   std::vector<std::string> alter_table(const schema::Table& before, const schema::Table& after) const override;
 

@@ -16,15 +16,6 @@ using server_ddl::join;
 
 constexpr char kListSeparator = '\x1f';
 
-const char* on_delete_clause(schema::OnDelete on_delete) {
-  switch (on_delete) {
-    case schema::OnDelete::cascade: return " ON DELETE CASCADE";
-    case schema::OnDelete::set_null: return " ON DELETE SET NULL";
-    case schema::OnDelete::no_action: return "";
-  }
-  return "";
-}
-
 // Tables the model does not describe: Alembic's version table and lunadb's bookkeeping tables.
 constexpr const char* kUserTables =
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -91,17 +82,6 @@ std::vector<std::string> comment_checks(const PostgresDialect& d, const schema::
   return out;
 }
 
-std::string render_check(const PostgresDialect& d, const schema::CheckConstraint& check) {
-  return "CONSTRAINT " + d.quote(check.name) + " CHECK (" +
-         schema::render_check_expression(check.expression, [&d](std::string_view n) { return d.quote(n); }) + ")";
-}
-
-std::string quoted_list(const PostgresDialect& d, const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const auto& name : names) out.push_back(d.quote(name));
-  return join(out, ", ");
-}
-
 }  // namespace
 
 std::string PostgresDialect::column_type(const schema::ColumnType& type) const {
@@ -146,10 +126,6 @@ std::vector<std::string> PostgresDialect::create_table(const schema::Table& tabl
   return statements;
 }
 
-std::vector<std::string> PostgresDialect::drop_table(const schema::Table& table) const {
-  return {"DROP TABLE " + quote(table.name)};
-}
-
 std::vector<std::string> PostgresDialect::alter_table(const schema::Table& before, const schema::Table& after) const {
   const auto d = server_ddl::diff(before, after);
   const std::string alter = "ALTER TABLE " + quote(before.name);
@@ -190,20 +166,16 @@ std::vector<std::string> PostgresDialect::alter_table(const schema::Table& befor
     }
   }
   if (d.primary_key_changed && !after.primary_key.empty()) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(after.primary_key_name) + " PRIMARY KEY (" +
-                  quoted_list(*this, after.primary_key) + ")");
+    out.push_back(table + " ADD " + primary_key_definition(after));
   }
   for (const auto* unique : d.add_uniques) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(unique->name) + " UNIQUE (" + quoted_list(*this, unique->columns) +
-                  ")");
+    out.push_back(table + " ADD " + unique_definition(*unique));
   }
-  for (const auto* check : d.add_checks) out.push_back(table + " ADD " + render_check(*this, *check));
+  for (const auto* check : d.add_checks) out.push_back(table + " ADD " + check_definition(*check));
   auto comments = comment_checks(*this, after, d.add_checks);
   out.insert(out.end(), comments.begin(), comments.end());
   for (const auto* fk : d.add_foreign_keys) {
-    out.push_back(table + " ADD CONSTRAINT " + quote(fk->name) + " FOREIGN KEY (" + quoted_list(*this, fk->columns) +
-                  ") REFERENCES " + quote(fk->referred_table) + " (" + quoted_list(*this, fk->referred_columns) + ")" +
-                  on_delete_clause(fk->on_delete));
+    out.push_back(table + " ADD " + foreign_key_definition(after, *fk));
   }
   for (const auto* index : d.add_indexes) {
     auto more = create_index(after, *index);
@@ -222,7 +194,7 @@ std::string PostgresDialect::insert(std::string_view table, const std::vector<st
 std::string PostgresDialect::upsert(std::string_view table, const std::vector<std::string>& columns,
                                     const std::vector<std::string>& conflict_columns,
                                     const std::vector<std::string>& update_columns) const {
-  std::string sql = insert_many(table, columns, 1) + " ON CONFLICT (" + quoted_list(*this, conflict_columns) + ")";
+  std::string sql = insert_many(table, columns, 1) + " ON CONFLICT (" + quoted_list(conflict_columns) + ")";
   if (update_columns.empty()) return sql + " DO NOTHING";
   sql += " DO UPDATE SET ";
   for (std::size_t i = 0; i < update_columns.size(); ++i) {

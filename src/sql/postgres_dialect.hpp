@@ -23,7 +23,6 @@ class PostgresDialect final : public Dialect {
   std::string literal(const Value& value) const override;
 
   std::vector<std::string> create_table(const schema::Table& table) const override;
-  std::vector<std::string> drop_table(const schema::Table& table) const override;
   std::vector<std::string> alter_table(const schema::Table& before, const schema::Table& after) const override;
 
   std::string insert(std::string_view table, const std::vector<std::string>& columns,
