@@ -43,6 +43,10 @@ std::filesystem::path CollectionImpl::index_directory() const {
 void CollectionImpl::check_usable() const {
   if (!core_->open) throw Error(ErrorKind::usage, "collection '" + config_.name + "': the vector store was closed");
   if (dropped_) throw Error(ErrorKind::usage, "collection '" + config_.name + "' was deleted");
+  if (broken_) {
+    throw Error(ErrorKind::internal, "collection '" + config_.name + "': its HNSW index failed to take new vectors; the records are " +
+                                         "durable: reopen the vector store to rebuild the index from them");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,7 +457,14 @@ void CollectionImpl::write(std::vector<StoredRecord> puts, std::vector<std::stri
       }
     }
     if (index_) {
-      index_->add_batch(items, core_->index_threads);
+      try {
+        index_->add_batch(items, core_->index_threads);
+      } catch (...) {
+        // Some of these records now have no vector in memory (the graph is its only copy):
+        // refuse further use rather than read a missing one; reopening rebuilds from the records.
+        broken_ = true;
+        throw;
+      }
       maybe_compact();
     } else if (live_ >= core_->options.flat_threshold) {
       build_index();
@@ -518,6 +529,7 @@ GetResult CollectionImpl::get(const GetRequest& request) const {
   check_usable();
   Filter filter = Filter::compile(request.where, request.where_document);
   std::shared_lock state(state_mutex_);
+  check_usable();  // again, now that no write can be half-applied
   std::vector<std::uint32_t> matched;
   auto consider = [&](std::uint32_t s) {
     if (slots_[s].live && filter.matches(slots_[s].metadata, slots_[s].document)) matched.push_back(s);
@@ -633,6 +645,7 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
   Filter filter = Filter::compile(request.where, request.where_document);
 
   std::shared_lock state(state_mutex_);
+  check_usable();  // again, now that no write can be half-applied
   std::vector<std::uint32_t> allowed;
   std::vector<char> mask;
   const bool restricted = !filter.empty() || !request.ids.empty();

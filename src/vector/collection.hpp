@@ -122,6 +122,7 @@ class CollectionImpl final : public Collection {
   const std::size_t stride_;  // floats per element
   const ElementDistance distance_fn_;
   std::atomic<bool> dropped_{false};
+  std::atomic<bool> broken_{false};  // a graph insert failed part-way (see write())
 
   mutable WriterFirstMutex state_mutex_;
   std::vector<Slot> slots_;
