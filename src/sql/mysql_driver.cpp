@@ -9,6 +9,8 @@
 //     "update by id" can tell "not found" from "unchanged".
 //   - session time_zone '+00:00': DATETIME(6) has no zone; CURRENT_TIMESTAMP defaults must be UTC.
 //   - results are buffered (mysql_stmt_store_result) so several statements may be open at once.
+//   - prepared handles are kept per connection (up to 64, by SQL text): a statement run again,
+//     as the store's are, skips the COM_STMT_PREPARE round trip.
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lunadb/error.hpp"
@@ -82,11 +85,8 @@ class MyConnection;
 
 class MyStatement final : public Statement {
  public:
-  MyStatement(MyConnection& connection, MYSQL_STMT* stmt);
-  ~MyStatement() override {
-    if (meta_) mysql_free_result(meta_);
-    mysql_stmt_close(stmt_);
-  }
+  MyStatement(MyConnection& connection, MYSQL_STMT* stmt, std::string sql);
+  ~MyStatement() override;
 
   void bind(int index, const Value& value) override;
   bool step() override;
@@ -150,6 +150,7 @@ class MyStatement final : public Statement {
 
   MyConnection& connection_;
   MYSQL_STMT* stmt_;
+  std::string sql_;  // the cache key when the handle goes back to the connection
   MYSQL_RES* meta_ = nullptr;
   std::vector<Parameter> parameters_;
   std::vector<Column> columns_;
@@ -163,13 +164,21 @@ class MyStatement final : public Statement {
 class MyConnection final : public Connection {
  public:
   MyConnection(MYSQL* mysql, std::string where) : mysql_(mysql), where_(std::move(where)) {}
-  ~MyConnection() override { mysql_close(mysql_); }
+  ~MyConnection() override {
+    for (auto& [sql, stmt] : idle_statements_) mysql_stmt_close(stmt);
+    mysql_close(mysql_);
+  }
 
   Backend backend() const override { return Backend::mysql; }
   const Dialect& dialect() const override { return dialect_for(Backend::mysql); }
 
   std::unique_ptr<Statement> prepare(std::string_view sql) override {
     check_usable();
+    if (auto idle = idle_statements_.find(std::string(sql)); idle != idle_statements_.end()) {
+      MYSQL_STMT* stmt = idle->second;
+      idle_statements_.erase(idle);
+      return std::make_unique<MyStatement>(*this, stmt, std::string(sql));
+    }
     MYSQL_STMT* stmt = mysql_stmt_init(mysql_);
     if (!stmt) throw_error("mysql_stmt_init");
     if (mysql_stmt_prepare(stmt, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
@@ -179,7 +188,22 @@ class MyConnection final : public Connection {
       mysql_stmt_close(stmt);
       throw_error(code, state, message);
     }
-    return std::make_unique<MyStatement>(*this, stmt);
+    return std::make_unique<MyStatement>(*this, stmt, std::string(sql));
+  }
+
+  // A finished statement's server-side handle is kept for the next prepare() of the same text,
+  // which then costs no round trip (MySQL prepares on the server: COM_STMT_PREPARE). Handles of a
+  // lost connection, and any beyond the cache's size, are closed.
+  void give_back(std::string sql, MYSQL_STMT* stmt) noexcept {
+    try {
+      if (usable_ && idle_statements_.size() < kStatementCacheSize && !idle_statements_.contains(sql)) {
+        idle_statements_.emplace(std::move(sql), stmt);
+        return;
+      }
+    } catch (...) {
+      // Out of memory for the cache entry: close the handle instead.
+    }
+    mysql_stmt_close(stmt);
   }
 
   std::int64_t execute(std::string_view sql) override {
@@ -258,8 +282,11 @@ class MyConnection final : public Connection {
   void set_last_insert_id(std::int64_t id) { last_insert_id_ = id; }
 
  private:
+  static constexpr std::size_t kStatementCacheSize = 64;
+
   MYSQL* mysql_;
   std::string where_;
+  std::unordered_map<std::string, MYSQL_STMT*> idle_statements_;
   bool usable_ = true;
   std::int64_t last_insert_id_ = 0;
 };
@@ -292,7 +319,14 @@ Timestamp from_mysql_time(const MYSQL_TIME& t) {
                    seconds(t.second) + microseconds(t.second_part));
 }
 
-MyStatement::MyStatement(MyConnection& connection, MYSQL_STMT* stmt) : connection_(connection), stmt_(stmt) {
+MyStatement::~MyStatement() {
+  if (meta_) mysql_free_result(meta_);
+  if (executed_ && meta_) mysql_stmt_free_result(stmt_);
+  connection_.give_back(std::move(sql_), stmt_);
+}
+
+MyStatement::MyStatement(MyConnection& connection, MYSQL_STMT* stmt, std::string sql)
+    : connection_(connection), stmt_(stmt), sql_(std::move(sql)) {
   parameters_.resize(mysql_stmt_param_count(stmt_));
   meta_ = mysql_stmt_result_metadata(stmt_);
   if (!meta_) return;

@@ -142,6 +142,52 @@ TEST_P(ServerDriver, CopyRowsLoadsEveryTypeOrDeclines) {
   EXPECT_THROW(connection_->copy_rows("vals", columns, std::vector<Value>{std::int64_t{1}}), Error);
 }
 
+// The MySQL driver keeps prepared handles per connection: preparing the same text again costs no
+// COM_STMT_PREPARE, two copies open at once stay independent, and results never leak from one
+// use of a handle into the next.
+TEST_P(ServerDriver, RepeatedPreparesReuseHandlesWithoutMixingResults) {
+  create_values_table();
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    auto insert = connection_->prepare("INSERT INTO vals (i, s) VALUES (?, ?)");
+    insert->bind_all(std::vector<Value>{i, "row " + std::to_string(i)});
+    EXPECT_EQ(insert->execute(), 1);
+  }
+  auto prepares = [&]() -> std::int64_t {
+    if (pg()) return 0;
+    auto status = connection_->prepare("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'");
+    EXPECT_TRUE(status->step());
+    return std::stoll(status->get_text(1));
+  };
+  const std::string select_sql = "SELECT s FROM vals WHERE i >= ? ORDER BY i";
+  const auto before = prepares();
+  {
+    auto first = connection_->prepare(select_sql);
+    first->bind(1, Value{std::int64_t{1}});
+    ASSERT_TRUE(first->step());
+    EXPECT_EQ(first->get_text(0), "row 1");
+    // A second copy while the first is open and mid-result.
+    auto second = connection_->prepare(select_sql);
+    second->bind(1, Value{std::int64_t{3}});
+    ASSERT_TRUE(second->step());
+    EXPECT_EQ(second->get_text(0), "row 3");
+    EXPECT_FALSE(second->step());
+    ASSERT_TRUE(first->step());
+    EXPECT_EQ(first->get_text(0), "row 2");
+  }  // both destroyed, the first with rows left unread
+  for (int round = 0; round < 5; ++round) {
+    auto again = connection_->prepare(select_sql);
+    again->bind(1, Value{std::int64_t{2}});
+    std::vector<std::string> rows;
+    while (again->step()) rows.push_back(again->get_text(0));
+    EXPECT_EQ(rows, (std::vector<std::string>{"row 2", "row 3"})) << "round " << round;
+  }
+  if (!pg()) {
+    // Two handles for the two open copies; none for the five reuses, nor for the second SHOW
+    // (its own handle is reused too; the first SHOW counted itself in `before`).
+    EXPECT_EQ(prepares() - before, 2);
+  }
+}
+
 TEST_P(ServerDriver, TimestampsKeepMicrosecondsAndServerNowIsUtc) {
   create_values_table();
   auto insert = connection_->prepare("INSERT INTO vals (ts) VALUES (?)");
