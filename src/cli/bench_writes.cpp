@@ -373,22 +373,22 @@ void run_server_bench(const Options& options, Context& context) {
     }
   }
   const auto contents = all_contents(options.rows);
+  auto drop_tables = [&] {
+    auto lease = source->acquire();
+    store::drop_schema_directly(*lease);
+  };
   StoreResults store;
   try {
     store = bench_store(*source, options, contents);
   } catch (...) {
     try {
-      auto lease = source->acquire();
-      store::drop_schema_directly(*lease);
+      drop_tables();
     } catch (...) {
       // The benchmark's own failure is the one to report.
     }
     throw;
   }
-  {
-    auto lease = source->acquire();
-    store::drop_schema_directly(*lease);
-  }
+  drop_tables();
   const std::string backend = to_string(settings.db.backend);
   if (options.json) {
     nlohmann::json out = store_json(options, store);

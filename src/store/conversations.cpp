@@ -156,7 +156,9 @@ Message MessageRepository::add(const Message& message) {
   Values values{stored.conversation_id, stored.role, stored.content, stored.created_at, opt(stored.sentiment_score)};
   if (core_->dialect->backend() == Backend::postgresql) {
     stored.id = core_->write_one_statement([&](sql::Connection& c) {
-      auto statement = c.prepare(add_message_one_statement_sql(core_->tables));
+      // Built once: the text depends only on the PostgreSQL dialect, which is the same for every store.
+      static const std::string sql = add_message_one_statement_sql(core_->tables);
+      auto statement = c.prepare(sql);
       const Values one_statement_values{stored.created_at, stored.conversation_id, stored.role,
                                         stored.content,    stored.created_at,      opt(stored.sentiment_score)};
       statement->bind_all(one_statement_values);

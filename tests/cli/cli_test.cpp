@@ -7,32 +7,21 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
-using lunadb::test::run_command;
 using lunadb::test::TempDir;
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-// Runs the CLI in `dir` with a clean environment plus `env` (KEY=VALUE words).
-Result lunadb(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  std::string command = "cd '" + dir.path().string() + "' && env -i PATH=\"$PATH\" HOME=\"$HOME\" " + env + " " +
-                        LUNADB_CLI_PATH + " " + args;
-  Result result{};
-  result.code = run_command(command, &result.output);
-  return result;
-}
+using lunadb::test::run_lunadb;
+using Result = lunadb::test::CliResult;
 
 TEST(Cli, HelpOnEveryCommandExitsZero) {
   TempDir dir;
   for (std::string command : {"", "config", "status", "upgrade", "downgrade", "current", "history", "heads", "stamp",
                               "revision", "check", "ping", "vectors", "bench"}) {
-    Result result = lunadb(dir, command + " --help");
+    Result result = run_lunadb(dir, command + " --help");
     EXPECT_EQ(result.code, 0) << command << ": " << result.output;
     EXPECT_NE(result.output.find("Usage"), std::string::npos) << command;
   }
@@ -41,13 +30,13 @@ TEST(Cli, HelpOnEveryCommandExitsZero) {
 
 TEST(Cli, UnknownCommandIsAUsageError) {
   TempDir dir;
-  Result result = lunadb(dir, "frobnicate");
+  Result result = run_lunadb(dir, "frobnicate");
   EXPECT_EQ(result.code, 2) << result.output;
 }
 
 TEST(Cli, ConfigPrintsDefaultsAndRedactsSecrets) {
   TempDir dir;
-  Result result = lunadb(dir, "config",
+  Result result = run_lunadb(dir, "config",
                          "DB_URL='postgresql+psycopg2://luna:s3cr%40t@db.example:5432/luna' OPENAI_API_KEY=sk-verysecret");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_EQ(result.output.find("s3cr"), std::string::npos) << result.output;
@@ -60,7 +49,7 @@ TEST(Cli, ConfigPrintsDefaultsAndRedactsSecrets) {
 TEST(Cli, ConfigReadsTheEnvFileCaseInsensitively) {
   TempDir dir;
   std::ofstream(dir / ".env") << "db_pool_size=7\nDB_PATH=elsewhere/x.db\n";
-  Result result = lunadb(dir, "config");
+  Result result = run_lunadb(dir, "config");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("7"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find((dir.path() / "elsewhere" / "x.db").string()), std::string::npos) << result.output;
@@ -68,20 +57,20 @@ TEST(Cli, ConfigReadsTheEnvFileCaseInsensitively) {
 
 TEST(Cli, BadSettingsExitTwoNamingTheVariable) {
   TempDir dir;
-  Result pool = lunadb(dir, "status", "DB_POOL_SIZE=abc");
+  Result pool = run_lunadb(dir, "status", "DB_POOL_SIZE=abc");
   EXPECT_EQ(pool.code, 2) << pool.output;
   EXPECT_NE(pool.output.find("DB_POOL_SIZE"), std::string::npos) << pool.output;
 
-  Result url = lunadb(dir, "upgrade head", "DB_URL='postgresql://luna:hunter2@:notaport/db'");
+  Result url = run_lunadb(dir, "upgrade head", "DB_URL='postgresql://luna:hunter2@:notaport/db'");
   EXPECT_EQ(url.code, 2) << url.output;
   EXPECT_NE(url.output.find("DB_URL"), std::string::npos) << url.output;
   EXPECT_EQ(url.output.find("hunter2"), std::string::npos) << url.output;
 
-  Result dialect = lunadb(dir, "current", "DB_URL='oracle://u@h/db'");
+  Result dialect = run_lunadb(dir, "current", "DB_URL='oracle://u@h/db'");
   EXPECT_EQ(dialect.code, 2) << dialect.output;
   EXPECT_NE(dialect.output.find("DB_URL"), std::string::npos) << dialect.output;
 
-  Result driver = lunadb(dir, "current", "DB_URL='postgresql+nosuchdriver://u@h/db'");
+  Result driver = run_lunadb(dir, "current", "DB_URL='postgresql+nosuchdriver://u@h/db'");
   EXPECT_EQ(driver.code, 2) << driver.output;
   EXPECT_NE(driver.output.find("nosuchdriver"), std::string::npos) << driver.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "data"));
@@ -89,7 +78,7 @@ TEST(Cli, BadSettingsExitTwoNamingTheVariable) {
 
 TEST(Cli, StatusCreatesNothingAndReportsTheMissingFile) {
   TempDir dir;
-  Result result = lunadb(dir, "status");
+  Result result = run_lunadb(dir, "status");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("sqlite"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("does not exist"), std::string::npos) << result.output;
@@ -98,9 +87,9 @@ TEST(Cli, StatusCreatesNothingAndReportsTheMissingFile) {
 
 TEST(Cli, StatusAfterUpgradeShowsHeadAndRowsPerTable) {
   TempDir dir;
-  Result upgrade = lunadb(dir, "upgrade head");
+  Result upgrade = run_lunadb(dir, "upgrade head");
   ASSERT_EQ(upgrade.code, 0) << upgrade.output;
-  Result result = lunadb(dir, "status");
+  Result result = run_lunadb(dir, "status");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("(head)"), std::string::npos) << result.output;
   for (const char* table : {"conversations", "messages", "facts", "fact_relationships", "episodes", "personality_state",
@@ -113,10 +102,10 @@ TEST(Cli, StatusAfterUpgradeShowsHeadAndRowsPerTable) {
 
 TEST(Cli, SetOverridesTheEnvironment) {
   TempDir dir;
-  Result result = lunadb(dir, "--set DB_PATH=custom/luna.db status", "DB_PATH=ignored.db");
+  Result result = run_lunadb(dir, "--set DB_PATH=custom/luna.db status", "DB_PATH=ignored.db");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find((dir.path() / "custom" / "luna.db").string()), std::string::npos) << result.output;
-  Result bad = lunadb(dir, "--set NOEQUALS status");
+  Result bad = run_lunadb(dir, "--set NOEQUALS status");
   EXPECT_EQ(bad.code, 2) << bad.output;
 }
 

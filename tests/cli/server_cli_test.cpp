@@ -9,27 +9,16 @@
 #include <string>
 
 #include "sql/dialect.hpp"
+#include "support/cli.hpp"
 #include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace lunadb {
 namespace {
 
-using test::run_command;
 using test::TempDir;
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result lunadb_cli(const TempDir& dir, const std::string& args, const std::string& env) {
-  std::string command = "cd '" + dir.path().string() + "' && env -i PATH=\"$PATH\" HOME=\"$HOME\" " + env + " " +
-                        LUNADB_CLI_PATH + " " + args;
-  Result result{};
-  result.code = run_command(command, &result.output);
-  return result;
-}
+using Result = test::CliResult;
 
 struct ServerCase {
   std::string name;
@@ -59,7 +48,7 @@ class ServerCli : public ::testing::TestWithParam<ServerCase> {
 };
 
 TEST_P(ServerCli, PingPrintsBackendVersionAndPoolSettings) {
-  Result result = lunadb_cli(dir_, "ping", "DB_URL='" + db_url() + "' DB_POOL_SIZE=7 DB_MAX_OVERFLOW=3");
+  Result result = test::run_lunadb(dir_, "ping", "DB_URL='" + db_url() + "' DB_POOL_SIZE=7 DB_MAX_OVERFLOW=3");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find(GetParam().name == "postgresql" ? "postgresql" : "mysql"), std::string::npos)
       << result.output;
@@ -73,7 +62,7 @@ TEST_P(ServerCli, PingPrintsBackendVersionAndPoolSettings) {
 TEST_P(ServerCli, PingOfAClosedPortExitsOneNamingHostPortAndDatabaseButNotThePassword) {
   // Port 1 on loopback: nothing listens there.
   const std::string url = GetParam().scheme + "://luna:pa55word-secret@127.0.0.1:1/lunadb_nowhere" + GetParam().query;
-  Result result = lunadb_cli(dir_, "ping", "DB_URL='" + url + "' DB_CONNECT_TIMEOUT=3");
+  Result result = test::run_lunadb(dir_, "ping", "DB_URL='" + url + "' DB_CONNECT_TIMEOUT=3");
   EXPECT_EQ(result.code, 1) << result.output;
   EXPECT_NE(result.output.find("127.0.0.1:1,"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("database 'lunadb_nowhere'"), std::string::npos) << result.output;
@@ -81,7 +70,7 @@ TEST_P(ServerCli, PingOfAClosedPortExitsOneNamingHostPortAndDatabaseButNotThePas
 }
 
 TEST_P(ServerCli, UpgradeHeadCreatesTheTwelveTablesAndDowngradeBaseRemovesThem) {
-  Result up = lunadb_cli(dir_, "upgrade head", "DB_URL='" + db_url() + "'");
+  Result up = test::run_lunadb(dir_, "upgrade head", "DB_URL='" + db_url() + "'");
   ASSERT_EQ(up.code, 0) << up.output;
   auto connection = database_->connect();
   const auto& dialect = connection->dialect();
@@ -90,7 +79,7 @@ TEST_P(ServerCli, UpgradeHeadCreatesTheTwelveTablesAndDowngradeBaseRemovesThem) 
                             "audit_log", "contradiction_notes"}) {
     EXPECT_TRUE(dialect.table_exists(*connection, table)) << table;
   }
-  Result down = lunadb_cli(dir_, "downgrade base", "DB_URL='" + db_url() + "'");
+  Result down = test::run_lunadb(dir_, "downgrade base", "DB_URL='" + db_url() + "'");
   ASSERT_EQ(down.code, 0) << down.output;
   EXPECT_FALSE(dialect.table_exists(*connection, "messages"));
   EXPECT_FALSE(dialect.table_exists(*connection, "conversations"));
@@ -100,12 +89,12 @@ TEST_P(ServerCli, UpgradeHeadCreatesTheTwelveTablesAndDowngradeBaseRemovesThem) 
 // DB_ECHO through the pool of a server backend: every statement on stderr with its duration.
 // (That bound values appear only as types and lengths is SqliteEcho's test of the same wrapper.)
 TEST_P(ServerCli, EchoLogsStatementsWithDurations) {
-  Result result = lunadb_cli(dir_, "upgrade head", "DB_URL='" + db_url() + "' DB_ECHO=true");
+  Result result = test::run_lunadb(dir_, "upgrade head", "DB_URL='" + db_url() + "' DB_ECHO=true");
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("[lunadb sql] ["), std::string::npos) << result.output;
   EXPECT_NE(result.output.find(" ms] CREATE TABLE"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("alembic_version"), std::string::npos) << result.output;
-  Result quiet = lunadb_cli(dir_, "current", "DB_URL='" + db_url() + "'");
+  Result quiet = test::run_lunadb(dir_, "current", "DB_URL='" + db_url() + "'");
   ASSERT_EQ(quiet.code, 0) << quiet.output;
   EXPECT_EQ(quiet.output.find("[lunadb sql]"), std::string::npos) << quiet.output;
 }
