@@ -42,6 +42,7 @@ if [[ -z "$lunadb" || ! -x "$lunadb" ]]; then
   echo "run_pool.sh: no lunadb binary found; build lunadb_cli or pass --lunadb PATH" >&2
   exit 2
 fi
+lunadb="$(realpath "$lunadb")"  # the runs below happen in a scratch directory
 url="${LUNADB_BENCH_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 # run_writes.sh takes the same variable without a database name.
 if [[ ! "${url#*://}" =~ / ]]; then url="$url/postgres"; fi
