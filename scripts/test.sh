@@ -10,6 +10,9 @@ cd "$root"
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 jobs="$(nproc)"
+# ccache: paths relative to the clone and no working directory in the hash, so a fresh clone in
+# another folder hits the cache that earlier builds on this machine filled.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
 
 scripts/install-deps.sh --servers
 scripts/start-services.sh
