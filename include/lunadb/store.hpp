@@ -1,16 +1,23 @@
 #pragma once
-// The typed store: one plain record per table of schema v1 (../shared/spec/schema.md) and one
+// The typed store: one plain record per table the assistant's memory uses (docs/schema.md: Luna's
+// conversations, messages, facts, fact_relationships, episodes, personality_state, state_events,
+// tasks, calendar_events, proactive_log, and lunadb's audit_log and contradiction_notes) and one
 // repository per table with the operations Luna uses. The same store runs on every backend; all
-// SQL goes through the backend's dialect.
+// SQL goes through the backend's dialect. The rows it reads may have been written by Luna's own
+// Python code, and the reverse.
 //
 // Records: `id` and the store-maintained columns (created_at, updated_at, message_count, and the
 // "written at" timestamps ts / sent_at) are ignored on add() and update() and filled in from the
-// database; every timestamp the store writes is the current UTC time in microseconds. Nullable
-// columns are std::optional. JSON columns are JSON text, validated before anything is written.
+// database; every timestamp the store writes is the current UTC time in microseconds (naive UTC,
+// as Luna's). Columns the store's records hold as plain values but that Luna's schema lets be NULL
+// read as Luna's defaults (message_count 0, importance 0.5, ...), a NULL timestamp as the epoch
+// and a NULL updated_at as the row's created_at / started_at. Enumerated text (roles, sources,
+// relationships) is an open set, stored as written. JSON columns are JSON text, validated before
+// anything is written.
 //
 // Errors: lunadb::Error / DatabaseError. Invalid UTF-8, malformed JSON or a non-finite number ->
 // ErrorKind::invalid_argument naming the field ("messages.content"), and nothing is written;
-// a unique / foreign key / check violation -> ErrorKind::constraint; an unknown id where the
+// a unique or foreign key violation -> ErrorKind::constraint; an unknown id where the
 // operation needs a row (adding a message to a missing conversation) -> ErrorKind::not_found.
 // Lookups by id return std::nullopt, update()/remove() return false when the row does not exist.
 //
@@ -71,10 +78,10 @@ struct Fact {
   std::int64_t id = 0;
   std::string category;
   std::string content;
-  std::string memory_type = "long";  // short, long, persistent
-  double importance = 0.7;
-  double confidence = 0.85;
-  std::string source = "conversation";
+  std::string memory_type = "long";  // Luna writes short, long, persistent
+  double importance = 0.5;           // 0 = trivial .. 1 = critical
+  double confidence = 1.0;
+  std::string source = "inferred";   // Luna writes explicit, inferred, observed, compaction, pattern_mining
   std::optional<std::int64_t> source_conversation_id;
   bool is_active = true;
   bool is_private = false;
@@ -90,7 +97,7 @@ struct FactRelationship {
   std::int64_t id = 0;
   std::int64_t fact_id_a = 0;
   std::int64_t fact_id_b = 0;
-  std::string relationship;  // CONTRADICTS, CONFIRMS, UPDATES, RELATED, CAUSED_BY, PRECEDES, PART_OF
+  std::string relationship;  // an open set, in the writer's case: Luna writes contradicts, confirms, updates, ...
   double confidence = 0.8;
   std::optional<std::string> note;
   Timestamp created_at{};
@@ -141,7 +148,7 @@ struct StateEvent {
   std::optional<double> speech_duration;
   std::optional<bool> pc_active;
   std::optional<std::string> active_app;
-  std::optional<double> idle_seconds;
+  std::optional<std::int64_t> idle_seconds;
   std::string inferred_state;  // SLEEPING, JUST_WOKE_UP, AWAY, ..., NORMAL
   bool operator==(const StateEvent&) const = default;
 };
@@ -174,7 +181,7 @@ struct CalendarEvent {
 struct ProactiveMessage {
   std::int64_t id = 0;
   std::string message;
-  std::string reason;  // upcoming_event, overdue_tasks, morning_greeting, ...
+  std::optional<std::string> reason;  // upcoming_event, overdue_tasks, morning_greeting, ... (Luna allows none)
   Timestamp sent_at{};  // set by the store on add()
   bool operator==(const ProactiveMessage&) const = default;
 };

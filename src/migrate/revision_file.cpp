@@ -186,8 +186,8 @@ schema::ColumnType parse_type(Cursor& cursor) {
   for (auto& [type_name, kind] : kTypeNames) {
     if (name != type_name) continue;
     schema::ColumnType type{kind, 0};
-    if (kind == schema::TypeKind::string) {
-      cursor.expect_punct('(');
+    // `string` alone is SQLAlchemy's String() without a length (Luna's columns).
+    if (kind == schema::TypeKind::string && cursor.accept_punct('(')) {
       const Token& n = cursor.next("a length");
       int length = 0;
       auto [ptr, ec] = std::from_chars(n.text.data(), n.text.data() + n.text.size(), length);
@@ -752,7 +752,10 @@ Revision parse_revision(std::string_view text, const std::string& source) {
 
 std::string format_column_type(const schema::ColumnType& type) {
   for (auto& [name, kind] : kTypeNames)
-    if (kind == type.kind) return type.kind == schema::TypeKind::string ? fmt::format("string({})", type.length) : std::string(name);
+    if (kind == type.kind) {
+      if (type.kind == schema::TypeKind::string && type.length > 0) return fmt::format("string({})", type.length);
+      return std::string(name);
+    }
   return "text";
 }
 

@@ -1,23 +1,24 @@
-// Schema v1: the twelve tables of shared/spec/schema.md, column for column and in its order.
+// The schema as built: Luna's own seventeen tables (Luna's models and its alembic revision 001 are
+// the compatibility contract: a database Luna made must be one lunadb reads, and the reverse), the
+// indexes Luna's models declare, and lunadb's additions: the seed's audit_log and
+// contradiction_notes tables, a few nullable columns and the indexes of the store's queries.
+// docs/schema.md states it table by table; the revisions under migrations/versions build it.
 //
-// Which string columns are closed enumerations (a CHECK lists the values) and which are open sets:
-//   closed: messages.role, facts.memory_type, facts.source, fact_relationships.relationship,
-//           personality_state.current_mood, state_events.inferred_state, tasks.priority,
-//           calendar_events.recurring, audit_log.mode, audit_log.status — schema.md gives each a
-//           complete list, and the code that writes them branches on the values.
-//   open:   facts.category and proactive_log.reason (schema.md ends their lists with "..."; new
-//           categories and scheduler reasons appear without a migration), state_events.emotion
-//           (whatever the emotion model emits), audit_log.tool (tool names).
-// Ranges with a CHECK: the ones schema.md states (sentiment -1..1, importance and confidence 0..1,
-// hour 0..23, day_of_week 0..6, end_datetime >= start_datetime) plus personality_state.id = 1.
-//
-// Foreign keys to facts: deleting a fact deletes its edges (fact_relationships) and the
-// contradiction notes naming it (CASCADE); a fact that superseded others leaves them with
-// superseded_by NULL (SET NULL). The SQL Server dialect downgrades these to NO ACTION and the store
-// deletes dependants itself (schema.md, "Backend notes").
+// What follows from Luna's contract:
+//   - ids are Luna's Integer (32-bit) primary keys; foreign keys are Integer and have no ON DELETE
+//     action, as Luna's: the store deletes dependants itself, in the same transaction.
+//   - no CHECK constraints: Luna writes enumerations in whatever case its code uses
+//     ('contradicts', 'pattern_mining', any proactive reason), so the set of values is open.
+//   - nullability is Luna's: only what Luna declares nullable=False is NOT NULL. Server defaults
+//     equal Luna's Python-side defaults (constants only; timestamps are always written by the
+//     writer, as Luna's ORM does, because a database's "now" is not UTC on every backend).
+//   - Luna's String has no length: string() with length 0, which SQLite and PostgreSQL render as
+//     VARCHAR and MySQL / SQL Server, which need a length, as VARCHAR(255) / NVARCHAR(255).
+//   - columns Luna reads with json.loads (episodes.key_fact_ids, traces.attributes, ...) are TEXT,
+//     as in Luna; feedback_log.response_features is Luna's one JSON column.
 //
 // Names are deterministic: pk_<table>, fk_<table>_<column>_<referred table>, uq_<table>_<columns>,
-// ck_<table>_<column>, ix_<table>_<columns>.
+// ix_<table>_<columns> (Luna's own index names follow the same ix_ rule).
 #include <initializer_list>
 
 #include "schema/model.hpp"
@@ -27,19 +28,16 @@ namespace lunadb::schema {
 namespace {
 
 ColumnType id() { return {TypeKind::id, 0}; }
-ColumnType smallint() { return {TypeKind::smallint, 0}; }
 ColumnType integer() { return {TypeKind::integer, 0}; }
-ColumnType bigint() { return {TypeKind::bigint, 0}; }
 ColumnType real() { return {TypeKind::real, 0}; }
 ColumnType boolean() { return {TypeKind::boolean, 0}; }
-ColumnType str(int length) { return {TypeKind::string, length}; }
+ColumnType str(int length = 0) { return {TypeKind::string, length}; }
 ColumnType text() { return {TypeKind::text, 0}; }
 ColumnType json() { return {TypeKind::json, 0}; }
 ColumnType timestamp() { return {TypeKind::timestamp, 0}; }
 
 constexpr bool null = true;
 constexpr bool not_null = false;
-const DefaultValue now = CurrentTimestamp{};
 
 Column column(std::string name, ColumnType type, bool nullable, DefaultValue default_value = {}) {
   return Column{std::move(name), type, nullable, std::move(default_value)};
@@ -59,7 +57,8 @@ class TableBuilder {
     table_.primary_key_name = "pk_" + table_.name;
     table_.primary_key = {"id"};
   }
-  TableBuilder& foreign_key(const std::string& column, const std::string& referred, OnDelete on_delete) {
+  TableBuilder& foreign_key(const std::string& column, const std::string& referred,
+                            OnDelete on_delete = OnDelete::no_action) {
     table_.foreign_keys.push_back(
         {"fk_" + table_.name + "_" + column + "_" + referred, {column}, referred, {"id"}, on_delete});
     return *this;
@@ -88,6 +87,10 @@ class TableBuilder {
     table_.indexes.push_back({"ix_" + table_.name + "_" + joined(columns), columns, false});
     return *this;
   }
+  TableBuilder& unique_index(const std::vector<std::string>& columns) {
+    table_.indexes.push_back({"ix_" + table_.name + "_" + joined(columns), columns, true});
+    return *this;
+  }
   Table build() { return std::move(table_); }
 
  private:
@@ -98,56 +101,57 @@ Schema build_luna_schema() {
   Schema schema;
   auto& tables = schema.tables;
 
+  // ---- revision 001: Luna's seventeen tables, as Luna's alembic/versions/001_initial_schema.py
+  //      creates them (its order, columns, nullability, foreign keys, ix_<table>_id indexes) ----
+
   tables.push_back(TableBuilder("conversations", {
                                                      column("id", id(), not_null),
-                                                     column("title", str(255), null),
+                                                     column("title", str(), null),
                                                      column("summary", text(), null),
-                                                     column("metadata", json(), null),
-                                                     column("started_at", timestamp(), not_null, now),
-                                                     column("updated_at", timestamp(), not_null, now),
+                                                     column("started_at", timestamp(), null),
                                                      column("ended_at", timestamp(), null),
-                                                     column("message_count", integer(), not_null, std::int64_t{0}),
+                                                     column("message_count", integer(), null, std::int64_t{0}),
+                                                     // lunadb additions (revision a3d94c7e5f20)
+                                                     column("metadata", json(), null),
+                                                     column("updated_at", timestamp(), null),
                                                  })
-                       .index({"updated_at"})
+                       .index({"id"})
                        .build());
 
   tables.push_back(TableBuilder("messages", {
                                                 column("id", id(), not_null),
-                                                column("conversation_id", bigint(), not_null),
-                                                column("role", str(16), not_null),
+                                                column("conversation_id", integer(), not_null),
+                                                column("role", str(), not_null),
                                                 column("content", text(), not_null),
-                                                column("created_at", timestamp(), not_null, now),
+                                                column("created_at", timestamp(), null),
                                                 column("sentiment_score", real(), null),
                                             })
-                       .foreign_key("conversation_id", "conversations", OnDelete::cascade)
-                       .one_of("role", {"user", "assistant", "system", "tool"})
-                       .between("sentiment_score", "-1", "1")
+                       .foreign_key("conversation_id", "conversations")
+                       .index({"id"})
                        .index({"conversation_id", "created_at"})
                        .build());
 
   tables.push_back(TableBuilder("facts", {
                                              column("id", id(), not_null),
-                                             column("category", str(64), not_null),
+                                             column("category", str(), not_null),
                                              column("content", text(), not_null),
-                                             column("memory_type", str(16), not_null, std::string("long")),
-                                             column("importance", real(), not_null, 0.7),
-                                             column("confidence", real(), not_null, 0.85),
-                                             column("source", str(32), not_null, std::string("conversation")),
-                                             column("source_conversation_id", bigint(), null),
-                                             column("is_active", boolean(), not_null, true),
-                                             column("is_private", boolean(), not_null, false),
-                                             column("superseded_by", bigint(), null),
+                                             column("confidence", real(), null, 1.0),
+                                             column("source_conversation_id", integer(), null),
+                                             column("created_at", timestamp(), null),
+                                             column("updated_at", timestamp(), null),
+                                             column("is_active", boolean(), null, true),
+                                             column("importance", real(), null, 0.5),
                                              column("expires_at", timestamp(), null),
-                                             column("created_at", timestamp(), not_null, now),
-                                             column("updated_at", timestamp(), not_null, now),
+                                             column("is_private", boolean(), null, false),
+                                             column("source", str(), null, std::string("inferred")),
+                                             column("superseded_by", integer(), null),
+                                             column("memory_type", str(), null, std::string("long")),
+                                             // lunadb addition (revision a3d94c7e5f20)
                                              column("last_accessed", timestamp(), null),
                                          })
-                       .foreign_key("source_conversation_id", "conversations", OnDelete::set_null)
-                       .foreign_key("superseded_by", "facts", OnDelete::set_null)
-                       .one_of("memory_type", {"short", "long", "persistent"})
-                       .between("importance", "0", "1")
-                       .between("confidence", "0", "1")
-                       .one_of("source", {"conversation", "explicit", "inferred", "observed", "compaction"})
+                       .foreign_key("source_conversation_id", "conversations")
+                       .foreign_key("superseded_by", "facts")
+                       .index({"id"})
                        .index({"is_active", "category"})
                        .index({"expires_at"})
                        .index({"last_accessed"})
@@ -155,125 +159,227 @@ Schema build_luna_schema() {
 
   tables.push_back(TableBuilder("fact_relationships", {
                                                           column("id", id(), not_null),
-                                                          column("fact_id_a", bigint(), not_null),
-                                                          column("fact_id_b", bigint(), not_null),
-                                                          column("relationship", str(32), not_null),
-                                                          column("confidence", real(), not_null, 0.8),
+                                                          column("fact_id_a", integer(), not_null),
+                                                          column("fact_id_b", integer(), not_null),
+                                                          column("relationship", str(), not_null),
+                                                          column("confidence", real(), null, 0.8),
                                                           column("note", text(), null),
-                                                          column("created_at", timestamp(), not_null, now),
-                                                          column("updated_at", timestamp(), not_null, now),
+                                                          column("created_at", timestamp(), null),
+                                                          // lunadb addition (revision a3d94c7e5f20)
+                                                          column("updated_at", timestamp(), null),
                                                       })
-                       .foreign_key("fact_id_a", "facts", OnDelete::cascade)
-                       .foreign_key("fact_id_b", "facts", OnDelete::cascade)
-                       .unique({"fact_id_a", "fact_id_b"})
-                       .one_of("relationship",
-                               {"CONTRADICTS", "CONFIRMS", "UPDATES", "RELATED", "CAUSED_BY", "PRECEDES", "PART_OF"})
+                       .foreign_key("fact_id_a", "facts")
+                       .foreign_key("fact_id_b", "facts")
+                       .index({"id"})
+                       .index({"fact_id_a", "fact_id_b"})
                        .index({"fact_id_b"})
-                       .build());
-
-  tables.push_back(TableBuilder("episodes", {
-                                                column("id", id(), not_null),
-                                                column("conversation_id", bigint(), not_null),
-                                                column("summary", text(), not_null),
-                                                column("key_fact_ids", json(), not_null, std::string("[]")),
-                                                column("key_entities", json(), not_null, std::string("[]")),
-                                                column("importance", real(), not_null, 0.5),
-                                                column("created_at", timestamp(), not_null, now),
-                                                column("updated_at", timestamp(), not_null, now),
-                                            })
-                       .foreign_key("conversation_id", "conversations", OnDelete::cascade)
-                       .unique({"conversation_id"})
-                       .index({"importance"})
-                       .build());
-
-  tables.push_back(TableBuilder("personality_state", {
-                                                         column("id", integer(), not_null, std::int64_t{1}),
-                                                         column("current_mood", str(16), not_null, std::string("neutral")),
-                                                         column("mood_intensity", real(), not_null, 0.5),
-                                                         column("energy_level", real(), not_null, 1.0),
-                                                         column("verbosity", real(), not_null, 0.5),
-                                                         column("formality", real(), not_null, 0.35),
-                                                         column("humor", real(), not_null, 0.6),
-                                                         column("depth", real(), not_null, 0.55),
-                                                         column("emotional_support", real(), not_null, 0.7),
-                                                         column("question_frequency", real(), not_null, 0.5),
-                                                         column("total_interactions", integer(), not_null, std::int64_t{0}),
-                                                         column("positive_signals", integer(), not_null, std::int64_t{0}),
-                                                         column("negative_signals", integer(), not_null, std::int64_t{0}),
-                                                         column("last_interaction", timestamp(), null),
-                                                         column("updated_at", timestamp(), not_null, now),
-                                                     })
-                       .check("id", "{id} = 1")
-                       .one_of("current_mood", {"happy", "playful", "thoughtful", "excited", "concerned", "warm",
-                                                "neutral", "curious", "melancholic"})
-                       .build());
-
-  tables.push_back(TableBuilder("state_events", {
-                                                    column("id", id(), not_null),
-                                                    column("timestamp", timestamp(), not_null),
-                                                    column("hour", smallint(), not_null),
-                                                    column("day_of_week", smallint(), not_null),
-                                                    column("transcript", text(), null),
-                                                    column("emotion", str(32), null),
-                                                    column("volume", real(), null),
-                                                    column("speech_speed", real(), null),
-                                                    column("speech_duration", real(), null),
-                                                    column("pc_active", boolean(), null),
-                                                    column("active_app", str(255), null),
-                                                    column("idle_seconds", real(), null),
-                                                    column("inferred_state", str(32), not_null),
-                                                })
-                       .between("hour", "0", "23")
-                       .between("day_of_week", "0", "6")
-                       .one_of("inferred_state", {"SLEEPING", "JUST_WOKE_UP", "AWAY", "BACK_FROM_WORK", "FOCUS_MODE",
-                                                  "RELAXING", "STAYING_UP", "LOW_ENERGY", "NORMAL"})
-                       .index({"timestamp"})
                        .build());
 
   tables.push_back(TableBuilder("tasks", {
                                              column("id", id(), not_null),
-                                             column("title", str(500), not_null),
+                                             column("title", str(), not_null),
                                              column("description", text(), null),
                                              column("due_date", timestamp(), null),
-                                             column("priority", str(8), not_null, std::string("medium")),
-                                             column("completed", boolean(), not_null, false),
+                                             column("completed", boolean(), null, false),
                                              column("completed_at", timestamp(), null),
-                                             column("created_at", timestamp(), not_null, now),
-                                             column("updated_at", timestamp(), not_null, now),
+                                             column("priority", str(), null, std::string("medium")),
+                                             column("created_at", timestamp(), null),
+                                             // lunadb addition (revision a3d94c7e5f20)
+                                             column("updated_at", timestamp(), null),
                                          })
-                       .one_of("priority", {"low", "medium", "high"})
+                       .index({"id"})
                        .index({"completed", "due_date"})
                        .build());
 
-  // created_at defaults to now here too (schema.md, Conventions), though the table lists no default.
   tables.push_back(TableBuilder("calendar_events", {
                                                        column("id", id(), not_null),
-                                                       column("title", str(500), not_null),
+                                                       column("title", str(), not_null),
                                                        column("description", text(), null),
                                                        column("start_datetime", timestamp(), not_null),
                                                        column("end_datetime", timestamp(), null),
-                                                       column("recurring", str(16), null),
-                                                       column("location", str(500), null),
-                                                       column("created_at", timestamp(), not_null, now),
+                                                       column("recurring", str(), null),
+                                                       column("location", str(), null),
+                                                       column("created_at", timestamp(), null),
                                                    })
-                       .check("end_datetime", "{end_datetime} >= {start_datetime}")
-                       .one_of("recurring", {"daily", "weekly", "monthly", "yearly"})
+                       .index({"id"})
                        .index({"start_datetime"})
+                       .build());
+
+  tables.push_back(TableBuilder("personality_state", {
+                                                         column("id", id(), not_null),
+                                                         column("verbosity", real(), null, 0.5),
+                                                         column("formality", real(), null, 0.35),
+                                                         column("humor", real(), null, 0.6),
+                                                         column("depth", real(), null, 0.55),
+                                                         column("emotional_support", real(), null, 0.7),
+                                                         column("question_frequency", real(), null, 0.5),
+                                                         column("current_mood", str(), null, std::string("neutral")),
+                                                         column("mood_intensity", real(), null, 0.5),
+                                                         column("energy_level", real(), null, 1.0),
+                                                         column("total_interactions", integer(), null, std::int64_t{0}),
+                                                         column("positive_signals", integer(), null, std::int64_t{0}),
+                                                         column("negative_signals", integer(), null, std::int64_t{0}),
+                                                         column("last_interaction", timestamp(), null),
+                                                         column("updated_at", timestamp(), null),
+                                                     })
+                       .build());
+
+  tables.push_back(TableBuilder("feedback_log", {
+                                                    column("id", id(), not_null),
+                                                    column("conversation_id", integer(), null),
+                                                    column("reward_signal", real(), not_null),
+                                                    column("response_features", json(), null),
+                                                    column("created_at", timestamp(), null),
+                                                })
+                       .foreign_key("conversation_id", "conversations")
+                       .index({"id"})
                        .build());
 
   tables.push_back(TableBuilder("proactive_log", {
                                                      column("id", id(), not_null),
                                                      column("message", text(), not_null),
-                                                     column("reason", str(64), not_null),
-                                                     column("sent_at", timestamp(), not_null),
+                                                     column("reason", str(), null),
+                                                     column("sent_at", timestamp(), null),
                                                  })
+                       .index({"id"})
                        .index({"reason", "sent_at"})
                        .build());
+
+  tables.push_back(TableBuilder("state_events", {
+                                                    column("id", id(), not_null),
+                                                    column("timestamp", timestamp(), null),
+                                                    column("hour", integer(), not_null),
+                                                    column("day_of_week", integer(), not_null),
+                                                    column("transcript", text(), null),
+                                                    column("emotion", str(), null),
+                                                    column("volume", real(), null),
+                                                    column("speech_speed", real(), null),
+                                                    column("speech_duration", real(), null),
+                                                    column("pc_active", boolean(), null),
+                                                    column("active_app", str(), null),
+                                                    column("idle_seconds", integer(), null),
+                                                    column("inferred_state", str(), not_null),
+                                                })
+                       .index({"id"})
+                       .index({"timestamp"})
+                       .build());
+
+  tables.push_back(TableBuilder("sleep_logs", {
+                                                  column("id", id(), not_null),
+                                                  column("sleep_start", timestamp(), not_null),
+                                                  column("sleep_end", timestamp(), null),
+                                                  column("duration_minutes", real(), null),
+                                                  column("label", str(), null),
+                                                  column("created_at", timestamp(), null),
+                                              })
+                       .index({"id"})
+                       .build());
+
+  tables.push_back(TableBuilder("traces", {
+                                              column("id", id(), not_null),
+                                              column("span_id", str(), not_null),
+                                              column("parent_id", str(), null),
+                                              column("name", str(), not_null),
+                                              column("conversation_id", integer(), null),
+                                              column("start_time", real(), not_null),
+                                              column("end_time", real(), null),
+                                              column("latency_ms", real(), null),
+                                              column("status", str(), null, std::string("ok")),
+                                              column("attributes", text(), null),
+                                              column("cost_usd", real(), null, 0.0),
+                                              column("created_at", timestamp(), null),
+                                          })
+                       .foreign_key("conversation_id", "conversations")
+                       .unique({"span_id"})
+                       .index({"id"})
+                       .unique_index({"span_id"})
+                       .build());
+
+  tables.push_back(TableBuilder("episodes", {
+                                                column("id", id(), not_null),
+                                                column("conversation_id", integer(), not_null),
+                                                column("summary", text(), not_null),
+                                                column("key_fact_ids", text(), null),
+                                                column("key_entities", text(), null),
+                                                column("importance", real(), null, 0.5),
+                                                column("created_at", timestamp(), null),
+                                                // lunadb addition (revision a3d94c7e5f20)
+                                                column("updated_at", timestamp(), null),
+                                            })
+                       .foreign_key("conversation_id", "conversations")
+                       .unique({"conversation_id"})
+                       .index({"id"})
+                       .unique_index({"conversation_id"})
+                       .index({"created_at"})
+                       .index({"importance"})
+                       .build());
+
+  tables.push_back(TableBuilder("benchmark_results", {
+                                                         column("id", id(), not_null),
+                                                         column("suite", str(), not_null),
+                                                         column("timestamp", real(), not_null),
+                                                         column("metrics", text(), null),
+                                                         column("errors", text(), null),
+                                                         column("duration_s", real(), null),
+                                                         column("created_at", timestamp(), null),
+                                                     })
+                       .index({"id"})
+                       .index({"suite"})
+                       .build());
+
+  tables.push_back(TableBuilder("plan_records", {
+                                                    column("id", id(), not_null),
+                                                    column("plan_id", str(), not_null),
+                                                    column("goal", text(), not_null),
+                                                    column("conversation_id", integer(), null),
+                                                    column("status", str(), not_null),
+                                                    column("steps_json", text(), null),
+                                                    column("critique_json", text(), null),
+                                                    column("created_at", real(), null),
+                                                    column("completed_at", real(), null),
+                                                })
+                       .foreign_key("conversation_id", "conversations")
+                       .unique({"plan_id"})
+                       .index({"id"})
+                       .unique_index({"plan_id"})
+                       .build());
+
+  tables.push_back(TableBuilder("health_metrics", {
+                                                      column("id", id(), not_null),
+                                                      column("platform", str(), not_null),
+                                                      column("metric_type", str(), not_null),
+                                                      column("value", real(), not_null),
+                                                      column("unit", str(), null),
+                                                      column("date_str", str(), not_null),
+                                                      column("timestamp", timestamp(), null),
+                                                      column("raw_json", text(), null),
+                                                      column("created_at", timestamp(), null),
+                                                  })
+                       .index({"id"})
+                       .index({"platform"})
+                       .index({"metric_type"})
+                       .index({"date_str"})
+                       .build());
+
+  tables.push_back(TableBuilder("health_syncs", {
+                                                    column("id", id(), not_null),
+                                                    column("platform", str(), not_null),
+                                                    column("last_sync_at", timestamp(), null),
+                                                    column("status", str(), null, std::string("never")),
+                                                    column("metrics_synced", integer(), null, std::int64_t{0}),
+                                                    column("error_message", text(), null),
+                                                    column("updated_at", timestamp(), null),
+                                                })
+                       .unique({"platform"})
+                       .index({"id"})
+                       .build());
+
+  // ---- revision a3d94c7e5f20: the seed's two tables that Luna does not have ----
 
   tables.push_back(TableBuilder("audit_log", {
                                                  column("id", id(), not_null),
                                                  column("ts", timestamp(), not_null),
-                                                 column("conversation_id", bigint(), null),
+                                                 column("conversation_id", integer(), null),
                                                  column("tool", str(128), not_null),
                                                  column("args", json(), null),
                                                  column("result", text(), null),
@@ -281,25 +387,25 @@ Schema build_luna_schema() {
                                                  column("status", str(16), not_null),
                                                  column("duration_ms", integer(), null),
                                              })
-                       .foreign_key("conversation_id", "conversations", OnDelete::set_null)
-                       .one_of("mode", {"allow", "confirm", "block"})
-                       .one_of("status", {"ok", "error", "denied"})
+                       .foreign_key("conversation_id", "conversations")
                        .index({"ts"})
                        .index({"conversation_id"})
                        .build());
 
   tables.push_back(TableBuilder("contradiction_notes", {
                                                            column("id", id(), not_null),
-                                                           column("new_fact_id", bigint(), not_null),
-                                                           column("old_fact_id", bigint(), not_null),
-                                                           column("conversation_id", bigint(), null),
+                                                           column("new_fact_id", integer(), not_null),
+                                                           column("old_fact_id", integer(), not_null),
+                                                           column("conversation_id", integer(), null),
                                                            column("note", text(), not_null),
-                                                           column("created_at", timestamp(), not_null, now),
+                                                           column("created_at", timestamp(), not_null),
                                                            column("consumed_at", timestamp(), null),
                                                        })
-                       .foreign_key("new_fact_id", "facts", OnDelete::cascade)
-                       .foreign_key("old_fact_id", "facts", OnDelete::cascade)
-                       .foreign_key("conversation_id", "conversations", OnDelete::set_null)
+                       .foreign_key("new_fact_id", "facts")
+                       .foreign_key("old_fact_id", "facts")
+                       .foreign_key("conversation_id", "conversations")
+                       .index({"new_fact_id"})
+                       .index({"old_fact_id"})
                        .build());
 
   return schema;

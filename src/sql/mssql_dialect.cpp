@@ -90,15 +90,17 @@ std::string MssqlDialect::quote(std::string_view identifier) const {
 
 std::string MssqlDialect::column_type(const schema::ColumnType& type) const {
   switch (type.kind) {
-    case schema::TypeKind::id: return "BIGINT IDENTITY(1,1)";
+    case schema::TypeKind::id: return "INT IDENTITY(1,1)";
     case schema::TypeKind::smallint: return "SMALLINT";
     case schema::TypeKind::integer: return "INT";
     case schema::TypeKind::bigint: return "BIGINT";
     case schema::TypeKind::real: return "FLOAT(53)";
     case schema::TypeKind::boolean: return "BIT";
     case schema::TypeKind::string:
+      // No length (Luna's String()): 255, as MySQL, so that the column can be indexed.
+      if (type.length <= 0) return "NVARCHAR(255)";
       // NVARCHAR(n) stops at 4000 characters; longer bounds need MAX.
-      if (type.length <= 0 || type.length > 4000) return "NVARCHAR(MAX)";
+      if (type.length > 4000) return "NVARCHAR(MAX)";
       return "NVARCHAR(" + std::to_string(type.length) + ")";
     case schema::TypeKind::text: return "NVARCHAR(MAX)";
     case schema::TypeKind::json: return "NVARCHAR(MAX)";

@@ -111,13 +111,13 @@ std::string MysqlDialect::quote(std::string_view identifier) const {
 std::string MysqlDialect::column_type(const schema::ColumnType& type) const {
   using schema::TypeKind;
   switch (type.kind) {
-    case TypeKind::id: return "BIGINT";
+    case TypeKind::id: return "INTEGER";
     case TypeKind::smallint: return "SMALLINT";
     case TypeKind::integer: return "INT";
     case TypeKind::bigint: return "BIGINT";
     case TypeKind::real: return "DOUBLE";
     case TypeKind::boolean: return "BOOLEAN";
-    case TypeKind::string: return "VARCHAR(" + std::to_string(type.length) + ")";
+    case TypeKind::string: return "VARCHAR(" + std::to_string(type.length > 0 ? type.length : 255) + ")";
     case TypeKind::text: return "LONGTEXT";
     case TypeKind::json: return "JSON";
     case TypeKind::timestamp: return "DATETIME(6)";
@@ -188,7 +188,7 @@ std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, 
     for (const auto& column : before.columns) {
       if (column.type.kind == schema::TypeKind::id && after.find_column(column.name)) {
         schema::Column plain = column;
-        plain.type = {schema::TypeKind::bigint, 0};
+        plain.type = {schema::TypeKind::integer, 0};
         out.push_back(table + " MODIFY COLUMN " + column_definition(after, plain));
       }
     }
@@ -205,7 +205,7 @@ std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, 
   for (const auto& change : d.change_columns) {
     if (change.after->type.kind == schema::TypeKind::id && d.primary_key_changed) {
       schema::Column plain = *change.after;
-      plain.type = {schema::TypeKind::bigint, 0};
+      plain.type = {schema::TypeKind::integer, 0};
       out.push_back(table + " MODIFY COLUMN " + column_definition(after, plain));
     } else {
       out.push_back(table + " MODIFY COLUMN " + column_definition(after, *change.after));

@@ -398,7 +398,9 @@ void PgStatement::bind(int index, const Value& value) {
       p = {kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())};
     }
     void operator()(Timestamp ts) const {
-      p = {kTimestamptzOid, 1, false, {}};
+      // Naive UTC (Luna's DateTime is TIMESTAMP WITHOUT TIME ZONE): sent as `timestamp`, the value
+      // is stored as given, whatever the session's TimeZone; as `timestamptz` it would be shifted.
+      p = {kTimestampOid, 1, false, {}};
       append_be(p.bytes, static_cast<std::uint64_t>(ts.time_since_epoch().count() - kPgEpochOffsetUs), 8);
     }
   };

@@ -328,7 +328,7 @@ std::string SqliteDialect::column_type(const schema::ColumnType& type) const {
     case TypeKind::bigint: return "BIGINT";
     case TypeKind::real: return "FLOAT";
     case TypeKind::boolean: return "BOOLEAN";
-    case TypeKind::string: return "VARCHAR(" + std::to_string(type.length) + ")";
+    case TypeKind::string: return type.length > 0 ? "VARCHAR(" + std::to_string(type.length) + ")" : "VARCHAR";
     case TypeKind::text: return "TEXT";
     case TypeKind::json: return "JSON";
     case TypeKind::timestamp: return "DATETIME";

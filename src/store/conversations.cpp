@@ -18,10 +18,11 @@ Conversation read_conversation(const sql::Statement& row) {
   c.title = row.get_optional_text(1);
   c.summary = row.get_optional_text(2);
   c.metadata = row.get_optional_text(3);
-  c.started_at = row.get_timestamp(4);
-  c.updated_at = row.get_timestamp(5);
+  c.started_at = row.get_optional_timestamp(4).value_or(Timestamp{});
+  // A conversation Luna wrote has no updated_at: its last activity is then its start.
+  c.updated_at = row.get_optional_timestamp(5).value_or(c.started_at);
   c.ended_at = row.get_optional_timestamp(6);
-  c.message_count = row.get_int64(7);
+  c.message_count = row.get_optional_int64(7).value_or(0);
   return c;
 }
 
@@ -31,7 +32,7 @@ Message read_message(const sql::Statement& row) {
   m.conversation_id = row.get_int64(1);
   m.role = row.get_text(2);
   m.content = row.get_text(3);
-  m.created_at = row.get_timestamp(4);
+  m.created_at = row.get_optional_timestamp(4).value_or(Timestamp{});
   m.sentiment_score = row.get_optional_double(5);
   return m;
 }
@@ -52,8 +53,9 @@ void validate(const Message& m) {
 // not_found when the conversation does not exist.
 void bump_conversation(sql::Connection& connection, const detail::TableSql& conversations, std::int64_t conversation_id,
                        std::int64_t delta, Timestamp now) {
-  const std::string sql = "UPDATE " + conversations.name + " SET " + conversations.q("message_count") + " = " +
-                          conversations.q("message_count") + " + ?, " + conversations.q("updated_at") + " = ? WHERE " +
+  // COALESCE: Luna's schema lets message_count be NULL.
+  const std::string sql = "UPDATE " + conversations.name + " SET " + conversations.q("message_count") + " = COALESCE(" +
+                          conversations.q("message_count") + ", 0) + ?, " + conversations.q("updated_at") + " = ? WHERE " +
                           conversations.q("id") + " = ?";
   Values values{delta, now, conversation_id};
   if (detail::execute(connection, sql, values) == 0) {
@@ -75,8 +77,8 @@ std::string conversation_messages_sql(const detail::TableSql& t, bool newest_fir
 std::string add_message_one_statement_sql(const detail::Tables& t) {
   const auto& c = t.conversations;
   const auto& m = t.messages;
-  return "WITH bumped AS (UPDATE " + c.name + " SET " + c.q("message_count") + " = " + c.q("message_count") +
-         " + 1, " + c.q("updated_at") + " = ? WHERE " + c.q("id") + " = ? RETURNING " +
+  return "WITH bumped AS (UPDATE " + c.name + " SET " + c.q("message_count") + " = COALESCE(" + c.q("message_count") +
+         ", 0) + 1, " + c.q("updated_at") + " = ? WHERE " + c.q("id") + " = ? RETURNING " +
          c.q("id") + ") INSERT INTO " + m.name + " (" + m.q("conversation_id") + ", " + m.q("role") + ", " +
          m.q("content") + ", " + m.q("created_at") + ", " + m.q("sentiment_score") + ") SELECT " + c.q("id") +
          ", ?, ?, ?, CAST(? AS DOUBLE PRECISION) FROM bumped "
@@ -124,14 +126,24 @@ bool ConversationRepository::remove(std::int64_t id) {
   auto null_out = [&](const detail::TableSql& t, std::string_view column) {
     return "UPDATE " + t.name + " SET " + t.q(column) + " = NULL" + where_conversation(t, column);
   };
-  // Dependants first: on SQL Server these foreign keys cannot cascade, and the behaviour must be
-  // the same everywhere.
+  // Dependants first: Luna's foreign keys have no ON DELETE action (its ORM deletes messages
+  // itself), so the store does what a cascade would, in the same transaction. The rows of Luna's
+  // own tables that the store has no records for (feedback, traces, plans) keep their data and
+  // lose the reference, as facts do.
+  const auto& d = *core_->dialect;
+  auto null_out_luna = [&](std::string_view table) {
+    return "UPDATE " + d.quote(table) + " SET " + d.quote("conversation_id") + " = NULL WHERE " +
+           d.quote("conversation_id") + " = ?";
+  };
   const std::string statements[] = {
       "DELETE FROM " + tables.messages.name + where_conversation(tables.messages, "conversation_id"),
       "DELETE FROM " + tables.episodes.name + where_conversation(tables.episodes, "conversation_id"),
       null_out(tables.facts, "source_conversation_id"),
       null_out(tables.audit_log, "conversation_id"),
       null_out(tables.contradiction_notes, "conversation_id"),
+      null_out_luna("feedback_log"),
+      null_out_luna("traces"),
+      null_out_luna("plan_records"),
   };
   Values values{id};
   return core_->write([&](sql::Connection& c) {
@@ -143,7 +155,8 @@ bool ConversationRepository::remove(std::int64_t id) {
 std::vector<Conversation> ConversationRepository::recent(Page page) {
   const auto& t = core_->tables.conversations;
   const std::string sql = core_->dialect->paginate(
-      t.select + " ORDER BY " + t.q("updated_at") + " DESC, " + t.q("id") + " DESC", page.limit, page.offset);
+      t.select + " ORDER BY COALESCE(" + t.q("updated_at") + ", " + t.q("started_at") + ") DESC, " + t.q("id") + " DESC",
+      page.limit, page.offset);
   return core_->read([&](sql::Connection& c) { return detail::query_all<Conversation>(c, sql, {}, read_conversation); });
 }
 

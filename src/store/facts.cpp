@@ -19,17 +19,17 @@ Fact read_fact(const sql::Statement& row) {
   f.id = row.get_int64(0);
   f.category = row.get_text(1);
   f.content = row.get_text(2);
-  f.memory_type = row.get_text(3);
-  f.importance = row.get_double(4);
-  f.confidence = row.get_double(5);
-  f.source = row.get_text(6);
+  f.memory_type = row.get_optional_text(3).value_or("long");
+  f.importance = row.get_optional_double(4).value_or(0.5);
+  f.confidence = row.get_optional_double(5).value_or(1.0);
+  f.source = row.get_optional_text(6).value_or("inferred");
   f.source_conversation_id = row.get_optional_int64(7);
-  f.is_active = row.get_bool(8);
-  f.is_private = row.get_bool(9);
+  f.is_active = row.get_optional_bool(8).value_or(true);
+  f.is_private = row.get_optional_bool(9).value_or(false);
   f.superseded_by = row.get_optional_int64(10);
   f.expires_at = row.get_optional_timestamp(11);
-  f.created_at = row.get_timestamp(12);
-  f.updated_at = row.get_timestamp(13);
+  f.created_at = row.get_optional_timestamp(12).value_or(Timestamp{});
+  f.updated_at = row.get_optional_timestamp(13).value_or(f.created_at);
   f.last_accessed = row.get_optional_timestamp(14);
   return f;
 }
@@ -40,10 +40,10 @@ FactRelationship read_edge(const sql::Statement& row) {
   e.fact_id_a = row.get_int64(1);
   e.fact_id_b = row.get_int64(2);
   e.relationship = row.get_text(3);
-  e.confidence = row.get_double(4);
+  e.confidence = row.get_optional_double(4).value_or(0.8);
   e.note = row.get_optional_text(5);
-  e.created_at = row.get_timestamp(6);
-  e.updated_at = row.get_timestamp(7);
+  e.created_at = row.get_optional_timestamp(6).value_or(Timestamp{});
+  e.updated_at = row.get_optional_timestamp(7).value_or(e.created_at);
   return e;
 }
 
@@ -172,18 +172,34 @@ std::int64_t FactRepository::touch(std::span<const std::int64_t> fact_ids) {
 FactRelationship FactRelationshipRepository::link(const FactRelationship& edge) {
   validate(edge);
   const auto& t = core_->tables.fact_relationships;
-  const std::string upsert = core_->dialect->upsert(
-      "fact_relationships",
-      {"fact_id_a", "fact_id_b", "relationship", "confidence", "note", "created_at", "updated_at"},
-      {"fact_id_a", "fact_id_b"}, {"relationship", "confidence", "note", "updated_at"});
-  const std::string find = t.select + " WHERE " + t.q("fact_id_a") + " = ? AND " + t.q("fact_id_b") + " = ?";
+  const auto& facts = core_->tables.facts;
+  // Luna's schema has no unique key on (fact_id_a, fact_id_b) and databases Luna wrote may hold
+  // the same pair twice, so there is no upsert to lean on: the pair is serialised on fact a's row
+  // (a no-op UPDATE takes its row lock on every backend; SQLite's writers are serialised anyway),
+  // then the oldest edge of the pair is updated or a new one inserted.
+  const std::string lock = "UPDATE " + facts.name + " SET " + facts.q("is_active") + " = " + facts.q("is_active") +
+                           " WHERE " + facts.q("id") + " = ?";
+  const std::string find = core_->dialect->paginate(
+      t.select + " WHERE " + t.q("fact_id_a") + " = ? AND " + t.q("fact_id_b") + " = ? ORDER BY " + t.q("id"), 1, 0);
+  const std::string update = "UPDATE " + t.name + " SET " + t.q("relationship") + " = ?, " + t.q("confidence") +
+                             " = ?, " + t.q("note") + " = ?, " + t.q("updated_at") + " = ? WHERE " + t.q("id") + " = ?";
   const Timestamp now = sql::now_utc();
-  Values values{edge.fact_id_a, edge.fact_id_b, edge.relationship, edge.confidence, opt(edge.note), now, now};
   Values key{edge.fact_id_a, edge.fact_id_b};
   return core_->write([&](sql::Connection& c) {
-    detail::execute(c, upsert, values);
-    auto stored = detail::query_one<FactRelationship>(c, find, key, read_edge);
-    if (!stored) throw Error(ErrorKind::internal, "fact relationship missing right after its upsert");
+    Values lock_values{edge.fact_id_a};
+    detail::execute(c, lock, lock_values);
+    std::int64_t id = 0;
+    if (auto existing = detail::query_one<FactRelationship>(c, find, key, read_edge)) {
+      id = existing->id;
+      Values values{edge.relationship, edge.confidence, opt(edge.note), now, id};
+      detail::execute(c, update, values);
+    } else {
+      Values values{edge.fact_id_a, edge.fact_id_b, edge.relationship, edge.confidence, opt(edge.note), now, now};
+      id = detail::insert_returning_id(c, t, values);
+    }
+    Values by_id{id};
+    auto stored = detail::query_one<FactRelationship>(c, t.select_by_id, by_id, read_edge);
+    if (!stored) throw Error(ErrorKind::internal, "fact relationship missing right after it was written");
     return *stored;
   });
 }
@@ -197,7 +213,8 @@ std::optional<FactRelationship> FactRelationshipRepository::get(std::int64_t id)
 
 std::optional<FactRelationship> FactRelationshipRepository::find(std::int64_t fact_id_a, std::int64_t fact_id_b) {
   const auto& t = core_->tables.fact_relationships;
-  const std::string sql = t.select + " WHERE " + t.q("fact_id_a") + " = ? AND " + t.q("fact_id_b") + " = ?";
+  const std::string sql = core_->dialect->paginate(
+      t.select + " WHERE " + t.q("fact_id_a") + " = ? AND " + t.q("fact_id_b") + " = ? ORDER BY " + t.q("id"), 1, 0);
   Values values{fact_id_a, fact_id_b};
   return core_->read([&](sql::Connection& c) { return detail::query_one<FactRelationship>(c, sql, values, read_edge); });
 }

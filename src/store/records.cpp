@@ -14,37 +14,38 @@ Episode read_episode(const sql::Statement& row) {
   e.id = row.get_int64(0);
   e.conversation_id = row.get_int64(1);
   e.summary = row.get_text(2);
-  e.key_fact_ids = row.get_text(3);
-  e.key_entities = row.get_text(4);
-  e.importance = row.get_double(5);
-  e.created_at = row.get_timestamp(6);
-  e.updated_at = row.get_timestamp(7);
+  e.key_fact_ids = row.get_optional_text(3).value_or("[]");
+  e.key_entities = row.get_optional_text(4).value_or("[]");
+  e.importance = row.get_optional_double(5).value_or(0.5);
+  e.created_at = row.get_optional_timestamp(6).value_or(Timestamp{});
+  e.updated_at = row.get_optional_timestamp(7).value_or(e.created_at);
   return e;
 }
 
 PersonalityState read_personality(const sql::Statement& row) {
   PersonalityState p;
-  p.current_mood = row.get_text(1);
-  p.mood_intensity = row.get_double(2);
-  p.energy_level = row.get_double(3);
-  p.verbosity = row.get_double(4);
-  p.formality = row.get_double(5);
-  p.humor = row.get_double(6);
-  p.depth = row.get_double(7);
-  p.emotional_support = row.get_double(8);
-  p.question_frequency = row.get_double(9);
-  p.total_interactions = row.get_int64(10);
-  p.positive_signals = row.get_int64(11);
-  p.negative_signals = row.get_int64(12);
+  const PersonalityState defaults;
+  p.current_mood = row.get_optional_text(1).value_or(defaults.current_mood);
+  p.mood_intensity = row.get_optional_double(2).value_or(defaults.mood_intensity);
+  p.energy_level = row.get_optional_double(3).value_or(defaults.energy_level);
+  p.verbosity = row.get_optional_double(4).value_or(defaults.verbosity);
+  p.formality = row.get_optional_double(5).value_or(defaults.formality);
+  p.humor = row.get_optional_double(6).value_or(defaults.humor);
+  p.depth = row.get_optional_double(7).value_or(defaults.depth);
+  p.emotional_support = row.get_optional_double(8).value_or(defaults.emotional_support);
+  p.question_frequency = row.get_optional_double(9).value_or(defaults.question_frequency);
+  p.total_interactions = row.get_optional_int64(10).value_or(0);
+  p.positive_signals = row.get_optional_int64(11).value_or(0);
+  p.negative_signals = row.get_optional_int64(12).value_or(0);
   p.last_interaction = row.get_optional_timestamp(13);
-  p.updated_at = row.get_timestamp(14);
+  p.updated_at = row.get_optional_timestamp(14).value_or(Timestamp{});
   return p;
 }
 
 StateEvent read_state_event(const sql::Statement& row) {
   StateEvent e;
   e.id = row.get_int64(0);
-  e.timestamp = row.get_timestamp(1);
+  e.timestamp = row.get_optional_timestamp(1).value_or(Timestamp{});
   e.hour = static_cast<int>(row.get_int64(2));
   e.day_of_week = static_cast<int>(row.get_int64(3));
   e.transcript = row.get_optional_text(4);
@@ -54,7 +55,7 @@ StateEvent read_state_event(const sql::Statement& row) {
   e.speech_duration = row.get_optional_double(8);
   e.pc_active = row.get_optional_bool(9);
   e.active_app = row.get_optional_text(10);
-  e.idle_seconds = row.get_optional_double(11);
+  e.idle_seconds = row.get_optional_int64(11);
   e.inferred_state = row.get_text(12);
   return e;
 }
@@ -65,11 +66,11 @@ Task read_task(const sql::Statement& row) {
   t.title = row.get_text(1);
   t.description = row.get_optional_text(2);
   t.due_date = row.get_optional_timestamp(3);
-  t.priority = row.get_text(4);
-  t.completed = row.get_bool(5);
+  t.priority = row.get_optional_text(4).value_or("medium");
+  t.completed = row.get_optional_bool(5).value_or(false);
   t.completed_at = row.get_optional_timestamp(6);
-  t.created_at = row.get_timestamp(7);
-  t.updated_at = row.get_timestamp(8);
+  t.created_at = row.get_optional_timestamp(7).value_or(Timestamp{});
+  t.updated_at = row.get_optional_timestamp(8).value_or(t.created_at);
   return t;
 }
 
@@ -82,7 +83,7 @@ CalendarEvent read_calendar_event(const sql::Statement& row) {
   e.end_datetime = row.get_optional_timestamp(4);
   e.recurring = row.get_optional_text(5);
   e.location = row.get_optional_text(6);
-  e.created_at = row.get_timestamp(7);
+  e.created_at = row.get_optional_timestamp(7).value_or(Timestamp{});
   return e;
 }
 
@@ -90,8 +91,8 @@ ProactiveMessage read_proactive(const sql::Statement& row) {
   ProactiveMessage m;
   m.id = row.get_int64(0);
   m.message = row.get_text(1);
-  m.reason = row.get_text(2);
-  m.sent_at = row.get_timestamp(3);
+  m.reason = row.get_optional_text(2);
+  m.sent_at = row.get_optional_timestamp(3).value_or(Timestamp{});
   return m;
 }
 
@@ -146,7 +147,6 @@ void validate(const StateEvent& e) {
   detail::check_finite("state_events.volume", e.volume);
   detail::check_finite("state_events.speech_speed", e.speech_speed);
   detail::check_finite("state_events.speech_duration", e.speech_duration);
-  detail::check_finite("state_events.idle_seconds", e.idle_seconds);
 }
 
 void validate(const Task& t) {
@@ -415,7 +415,7 @@ ProactiveMessage ProactiveLogRepository::add(const ProactiveMessage& message) {
   validate(message);
   ProactiveMessage stored = message;
   stored.sent_at = sql::now_utc();
-  Values values{stored.message, stored.reason, stored.sent_at};
+  Values values{stored.message, opt(stored.reason), stored.sent_at};
   stored.id = core_->write([&](sql::Connection& c) {
     return detail::insert_returning_id(c, core_->tables.proactive_log, values);
   });
@@ -431,7 +431,7 @@ std::optional<ProactiveMessage> ProactiveLogRepository::get(std::int64_t id) {
 
 bool ProactiveLogRepository::update(const ProactiveMessage& message) {
   validate(message);
-  Values values{message.message, message.reason, message.id};
+  Values values{message.message, opt(message.reason), message.id};
   return core_->write(
       [&](sql::Connection& c) { return detail::execute(c, core_->tables.proactive_log.update_by_id, values) > 0; });
 }

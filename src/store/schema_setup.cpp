@@ -11,10 +11,14 @@ void create_schema_directly(sql::Connection& connection) {
   for (const auto& table : schema::luna_schema().tables) {
     for (const auto& statement : dialect.create_table(table)) connection.execute(statement);
   }
+  // personality_state.id is an identity column on SQL Server: an explicit 1 needs IDENTITY_INSERT.
+  const bool identity_insert = dialect.backend() == Backend::mssql;
+  if (identity_insert) connection.execute("SET IDENTITY_INSERT " + dialect.quote("personality_state") + " ON");
   auto insert = connection.prepare(dialect.insert("personality_state", {"id", "updated_at"}, false));
   insert->bind(1, sql::Value{std::int64_t{1}});
   insert->bind(2, sql::Value{sql::now_utc()});
   insert->execute();
+  if (identity_insert) connection.execute("SET IDENTITY_INSERT " + dialect.quote("personality_state") + " OFF");
   transaction.commit();
 }
 
