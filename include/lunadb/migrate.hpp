@@ -43,6 +43,20 @@ struct RevisionSummary {
 
 enum class Direction { upgrade, downgrade };
 
+// What `lunadb adopt` finds in a database (docs/migrations.md, "Taking over a Luna database").
+struct Adoption {
+  enum class State {
+    managed,    // alembic_version names a revision: nothing to adopt
+    empty,      // none of Luna's tables: an ordinary upgrade from base
+    adoptable,  // Luna's tables without alembic_version, matching `revision`
+    mismatch,   // Luna's tables, but `differences` stop lunadb from naming a revision
+  };
+  State state = State::empty;
+  std::string revision;                  // adoptable: the matched revision; managed: the current rows
+  std::vector<std::string> differences;  // mismatch: what differs from Luna's schema
+  std::vector<std::string> notes;        // what is kept as it is (extra tables, columns, nullability)
+};
+
 class Migrator {
  public:
   // Receives progress lines such as "Running upgrade 1a2b -> 3c4d, add tasks".
@@ -70,6 +84,15 @@ class Migrator {
   // Writes alembic_version without running migrations (base empties it). Unless `purge`, the
   // database's current rows must be known revisions.
   void stamp(std::string_view target, bool purge = false);
+  // Looks at a database that has no alembic_version: is it one that Luna's create_all() made, and
+  // at which revision? Reads only.
+  Adoption inspect_adoption();
+  // inspect_adoption(), and when the database is adoptable, stamps the matched revision (no row is
+  // read or changed). A mismatch is returned, not thrown; nothing is written then.
+  Adoption adopt();
+  // upgrade() adopts first, saying so through the log, when the database is adoptable, and refuses
+  // a mismatch with Error(migration) listing the differences.
+
   // The SQL an upgrade (range "[START:]END") or downgrade (range "START:END", required) would run,
   // without touching any database.
   std::string offline_sql(std::string_view range, Direction direction);

@@ -34,6 +34,7 @@ struct Options {
   bool purge = false;
   bool autogenerate = false;
   bool verbose = false;
+  bool dry_run = false;
   std::string message;
 };
 
@@ -106,6 +107,34 @@ void register_migrate_commands(CLI::App& app, Context& context) {
   stamp->callback([options, &context] {
     Migrator migrator(context.settings(), stderr_log());
     migrator.stamp(options->target, options->purge);
+  });
+
+  auto* adopt = app.add_subcommand(
+      "adopt", "Take over a database that Luna's create_all() made (no alembic_version): find its revision and stamp it");
+  adopt->add_flag("--dry-run", options->dry_run, "Only report what matches and what differs; write nothing");
+  adopt->callback([options, &context] {
+    Migrator migrator(context.settings(), stderr_log());
+    const migrate::Adoption adoption = options->dry_run ? migrator.inspect_adoption() : migrator.adopt();
+    using State = migrate::Adoption::State;
+    switch (adoption.state) {
+      case State::managed:
+        std::cout << "already under migration control at " << adoption.revision << "; nothing to adopt\n";
+        break;
+      case State::empty:
+        std::cout << "no Luna tables here; nothing to adopt (`lunadb upgrade head` creates the schema)\n";
+        break;
+      case State::adoptable:
+        std::cout << "a database made by Luna's create_all(): it matches revision " << adoption.revision << "\n";
+        std::cout << (options->dry_run ? "would stamp " : "stamped ") << adoption.revision
+                  << "; `lunadb upgrade head` adds what lunadb needs, keeping every row\n";
+        break;
+      case State::mismatch:
+        std::cout << "Luna's tables are here but differ from Luna's schema, so no revision is stamped:\n";
+        for (const auto& line : adoption.differences) std::cout << "  " << line << "\n";
+        break;
+    }
+    for (const auto& line : adoption.notes) std::cout << "  note: " << line << "\n";
+    if (adoption.state == State::mismatch) throw Exit{kExitFailure};
   });
 
   auto* revision = app.add_subcommand("revision", "Write a new revision file into LUNADB_MIGRATIONS_DIR or ./migrations/versions");

@@ -37,8 +37,22 @@ void print_status(const Settings& settings, std::ostream& out) {
   migrate::Migrator migrator(settings);
   std::vector<std::string> heads = migrator.heads();
   std::vector<std::string> current = migrator.current();
-  std::string state = current.empty() ? "base (no tables)" : join(current);
-  if (!current.empty()) state += current == heads ? " (head)" : fmt::format(" (behind head {})", join(heads));
+  std::string state;
+  if (current.empty()) {
+    const migrate::Adoption adoption = migrator.inspect_adoption();
+    using State = migrate::Adoption::State;
+    if (adoption.state == State::adoptable) {
+      state = fmt::format("none recorded: Luna's create_all() made this database; it matches revision {} "
+                          "(`lunadb adopt`, or `lunadb upgrade head`, which adopts it first)",
+                          adoption.revision);
+    } else if (adoption.state == State::mismatch) {
+      state = "none recorded: Luna's tables are here but differ from Luna's schema (`lunadb adopt --dry-run` lists how)";
+    } else {
+      state = "base (no tables)";
+    }
+  } else {
+    state = join(current) + (current == heads ? " (head)" : fmt::format(" (behind head {})", join(heads)));
+  }
   out << fmt::format("{:<10} {}\n", "revision", state);
 
   auto connection = sql::open_connection(url, sql::connect_options_from(settings));

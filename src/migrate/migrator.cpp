@@ -9,6 +9,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/migrate.hpp"
 #include "migrate/autogenerate.hpp"
+#include "migrate/adoption.hpp"
 #include "migrate/operations.hpp"
 #include "migrate/revision_set.hpp"
 #include "schema/model.hpp"
@@ -365,12 +366,39 @@ std::string Migrator::revisions_origin() const { return impl_->set().origin(); }
 
 std::vector<std::string> Migrator::heads() const { return impl_->set().heads(); }
 
+Adoption Migrator::inspect_adoption() {
+  sql::Connection& c = impl_->conn();
+  return migrate::inspect_adoption(c, impl_->set(), read_rows(c));
+}
+
+Adoption Migrator::adopt() {
+  Adoption adoption = inspect_adoption();
+  if (adoption.state == Adoption::State::adoptable) stamp(adoption.revision);
+  return adoption;
+}
+
 std::vector<std::string> Migrator::upgrade(std::string_view target) {
   if (target.find(':') != std::string_view::npos)
     throw Error(ErrorKind::usage, fmt::format("Range revision not allowed: '{}' (a START:END range works only with --sql)", target));
   const RevisionSet& set = impl_->set();
   sql::Connection& c = impl_->conn();
   auto rows = read_rows(c);
+  if (rows.empty()) {
+    // A database Luna's create_all() made has its tables but no alembic_version: creating them
+    // again would fail on the first one, so it is taken over first.
+    const Adoption adoption = migrate::inspect_adoption(c, set, rows);
+    if (adoption.state == Adoption::State::mismatch) {
+      throw Error(ErrorKind::migration,
+                  fmt::format("the database has Luna's tables but no alembic_version, and it differs from Luna's schema:\n  {}\n"
+                              "nothing was changed; `lunadb adopt` shows the same report",
+                              fmt::join(adoption.differences, "\n  ")));
+    }
+    if (adoption.state == Adoption::State::adoptable) {
+      impl_->say(fmt::format("Adopting a database made by Luna's create_all(): it matches revision {}", adoption.revision));
+      stamp(adoption.revision);
+      rows = read_rows(c);
+    }
+  }
   impl_->check_known(rows);
   // Relative targets (+N) are fixed against the state before the run.
   RevisionIds goal = set.upgrade_goal(target, set.with_ancestors(RevisionIds(rows.begin(), rows.end())));

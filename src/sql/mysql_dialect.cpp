@@ -168,7 +168,26 @@ std::string MysqlDialect::table_options(const schema::Table& table) const {
 }
 
 std::vector<std::string> MysqlDialect::drop_index(const schema::Table& table, const schema::Index& index) const {
-  return {"DROP INDEX " + quote(index.name) + " ON " + quote(table.name)};
+  // InnoDB needs an index that starts with a foreign key's columns, and once a covering index
+  // exists it drops the one it made for the key itself: dropping that covering index then fails
+  // (error 1553). Give such a key its own index again, named like InnoDB's, in the same ALTER.
+  auto starts_with = [](const std::vector<std::string>& columns, const std::vector<std::string>& prefix) {
+    return prefix.size() <= columns.size() && std::equal(prefix.begin(), prefix.end(), columns.begin());
+  };
+  std::string add;
+  for (const auto& fk : table.foreign_keys) {
+    if (!starts_with(index.columns, fk.columns)) continue;
+    bool covered = starts_with(table.primary_key, fk.columns);
+    for (const auto& other : table.indexes) {
+      if (other.name != index.name && starts_with(other.columns, fk.columns)) covered = true;
+    }
+    for (const auto& unique : table.uniques) {
+      if (starts_with(unique.columns, fk.columns)) covered = true;
+    }
+    if (!covered) add += "ADD INDEX " + quote(fk.name) + " (" + quoted_list(fk.columns) + "), ";
+  }
+  if (add.empty()) return {"DROP INDEX " + quote(index.name) + " ON " + quote(table.name)};
+  return {"ALTER TABLE " + quote(table.name) + " " + add + "DROP INDEX " + quote(index.name)};
 }
 
 std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, const schema::Table& after) const {
@@ -404,7 +423,17 @@ schema::Schema MysqlDialect::introspect(Connection& connection) const {
       std::stable_sort(ordered.begin(), ordered.end(), [&](const auto& a, const auto& b) {
         return first_ordinal(a.second.columns) < first_ordinal(b.second.columns);
       });
+      // MySQL reports a unique index as a UNIQUE constraint. It is an index when the table comment
+      // lists it as one, or (an index made by a later create_index, which leaves the comment alone)
+      // when the comment does not list it as a constraint and it bears the index prefix.
+      auto is_unique_index = [&](const std::string& name) {
+        const auto listed = [&](const std::vector<std::string>& names) {
+          return std::find(names.begin(), names.end(), name) != names.end();
+        };
+        return listed(f.index_order) || (!listed(f.unique_order) && name.rfind("ix_", 0) == 0);
+      };
       for (auto& [name, key] : ordered) {
+        if (key.type == "UNIQUE" && is_unique_index(name)) continue;
         constraint_names.push_back(name);
         if (key.type == "PRIMARY KEY") {
           table.primary_key = key.columns;
