@@ -6,7 +6,7 @@
 //   4. raw sqlite3: the same batches (and, for reference, the same one-row transactions)
 // The database is a fresh temporary file unless --path names one (which must not exist yet).
 // With --url DB_URL the store phases run against a PostgreSQL or MySQL/MariaDB database instead
-// (it must hold none of the twelve tables; the benchmark creates them and drops them again), and
+// (it must hold none of the schema's tables; the benchmark creates them and drops them again), and
 // the raw sqlite3 baseline is skipped: there, rows per wall-clock second is the measure, since the
 // server's work is not in this process's CPU time.
 // Its SQLAlchemy peer is bench/peers/sqlalchemy_writes.py (bench/peers/run_writes.sh).
@@ -467,7 +467,7 @@ void register_bench_writes(CLI::App& bench, Context& context) {
                       "Create the database here (must not exist) and keep it; default: a temporary file");
   command->add_option("--url", options->url,
                       "Run on this PostgreSQL or MySQL/MariaDB database instead (DB_URL syntax; it must hold none "
-                      "of the twelve tables)");
+                      "of the schema's tables)");
   command->add_flag("--json", options->json, "Print the results as JSON");
   command->callback([options, &context] { run_bench(*options, context); });
 }

@@ -1,5 +1,5 @@
 #pragma once
-// SQL Server / Azure SQL (T-SQL). Types per schema.md: id -> BIGINT IDENTITY(1,1), string(n) ->
+// SQL Server / Azure SQL (T-SQL). Types per docs/schema.md: id -> INT IDENTITY(1,1), string(n) ->
 // NVARCHAR(n), text -> NVARCHAR(MAX), json -> NVARCHAR(MAX) with CHECK (ISJSON(col) = 1),
 // timestamp -> DATETIME2(6), bool -> BIT, real -> FLOAT(53), blob -> VARBINARY(MAX).
 //
