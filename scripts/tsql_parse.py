@@ -29,6 +29,9 @@ KNOWN_VALID = [
     # ALTER TABLE t ADD CONSTRAINT df DEFAULT (x) FOR col: the named-default form; sqlglot has no
     # node for "DEFAULT ... FOR".
     re.compile(r"^ALTER TABLE \[[^\]]+(\]\][^\]]*)*\] ADD CONSTRAINT \[[^\]]+\] DEFAULT \(.*\) FOR \[[^\]]+\]$", re.S),
+    # SET IDENTITY_INSERT t ON|OFF: explicit ids into an identity column (personality_state row 1);
+    # sqlglot has no node for this SET option.
+    re.compile(r"^SET IDENTITY_INSERT (\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_]*) (ON|OFF)$"),
 ]
 
 # Words and symbols of other dialects that the tsql reader still accepts, with what T-SQL uses

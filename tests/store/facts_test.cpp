@@ -154,7 +154,7 @@ TEST_P(StoreFacts, LinkingAPairAgainUpdatesTheSameEdge) {
   EXPECT_FALSE(db().fact_relationships().find(b.id, a.id));
 }
 
-TEST_P(StoreFacts, LinkingMissingFactsOrUnknownKindsIsAConstraintError) {
+TEST_P(StoreFacts, LinkingAMissingFactIsAConstraintErrorAndLunasKindsAreKept) {
   auto a = db().facts().add(fact("preference", "likes tea"));
   FactRelationship edge;
   edge.fact_id_a = a.id;
@@ -163,20 +163,86 @@ TEST_P(StoreFacts, LinkingMissingFactsOrUnknownKindsIsAConstraintError) {
   auto missing = expect_database_error([&] { db().fact_relationships().link(edge); });
   EXPECT_EQ(missing.kind(), ErrorKind::constraint);
   EXPECT_FALSE(missing.native_code().empty());
-
-  edge.fact_id_b = a.id;
-  edge.relationship = "LOVES";
-  EXPECT_EQ(expect_error([&] { db().fact_relationships().link(edge); }).kind(), ErrorKind::constraint);
   EXPECT_EQ(count_rows("fact_relationships"), 0);
+
+  // What Luna's memory manager writes: lower case, kinds of its own.
+  auto b = db().facts().add(fact("preference", "likes coffee"));
+  edge.fact_id_b = b.id;
+  for (const char* kind : {"contradicts", "related_to", "pattern"}) {
+    edge.relationship = kind;
+    EXPECT_EQ(db().fact_relationships().link(edge).relationship, kind);
+  }
+  EXPECT_EQ(count_rows("fact_relationships"), 1);
+  EXPECT_EQ(db().fact_relationships().find(a.id, b.id)->relationship, "pattern");
 }
 
-TEST_P(StoreFacts, OutOfRangeImportanceIsAConstraintError) {
-  auto bad = fact("preference", "too important", 1.5);
-  EXPECT_EQ(expect_error([&] { db().facts().add(bad); }).kind(), ErrorKind::constraint);
-  bad.importance = 0.5;
-  bad.memory_type = "forever";
-  EXPECT_EQ(expect_error([&] { db().facts().add(bad); }).kind(), ErrorKind::constraint);
-  EXPECT_EQ(count_rows("facts"), 0);
+TEST_P(StoreFacts, LinkUpdatesTheOldestEdgeWhenLunaStoredAPairTwice) {
+  auto a = db().facts().add(fact("preference", "likes tea"));
+  auto b = db().facts().add(fact("preference", "likes coffee"));
+  FactRelationship edge;
+  edge.fact_id_a = a.id;
+  edge.fact_id_b = b.id;
+  edge.relationship = "contradicts";
+  auto first = db().fact_relationships().link(edge);
+  // Luna's ORM adds a relationship without looking for the pair: a second row for the same pair.
+  {
+    auto lease = raw();
+    auto insert = lease->prepare(
+        "INSERT INTO fact_relationships (fact_id_a, fact_id_b, relationship, confidence) VALUES (?, ?, ?, ?)");
+    insert->bind(1, sql::Value{a.id});
+    insert->bind(2, sql::Value{b.id});
+    insert->bind(3, sql::Value{std::string("confirms")});
+    insert->bind(4, sql::Value{0.5});
+    insert->execute();
+  }
+  EXPECT_EQ(count_rows("fact_relationships"), 2);
+  edge.relationship = "updates";
+  edge.confidence = 0.9;
+  auto linked = db().fact_relationships().link(edge);
+  EXPECT_EQ(linked.id, first.id);
+  EXPECT_EQ(linked.relationship, "updates");
+  EXPECT_EQ(count_rows("fact_relationships"), 2);
+  EXPECT_EQ(db().fact_relationships().find(a.id, b.id)->id, first.id);
+}
+
+TEST_P(StoreFacts, ValuesLunaWritesAreStoredAsWritten) {
+  auto pattern = fact("routine", "runs on Sundays");
+  pattern.source = "pattern_mining";  // Luna's scheduler
+  pattern.importance = 1.5;           // Luna does not bound it; neither does its schema
+  pattern.memory_type = "forever";
+  auto stored = db().facts().add(pattern);
+  auto read = db().facts().get(stored.id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->source, "pattern_mining");
+  EXPECT_EQ(read->importance, 1.5);
+  EXPECT_EQ(read->memory_type, "forever");
+  // Defaults are Luna's.
+  store::Fact defaults;
+  EXPECT_EQ(defaults.importance, 0.5);
+  EXPECT_EQ(defaults.confidence, 1.0);
+  EXPECT_EQ(defaults.source, "inferred");
+}
+
+TEST_P(StoreFacts, RowsLunaWroteWithNullsReadAsLunasDefaults) {
+  {
+    auto lease = raw();
+    lease->execute("INSERT INTO facts (category, content) VALUES ('personal', 'written by Luna')");
+  }
+  // A writer that names only Luna's NOT NULL columns gets Luna's defaults from the database.
+  EXPECT_EQ(db().facts().active_by_category("personal").size(), 1u);
+  auto lease = raw();
+  auto st = lease->prepare("SELECT id FROM facts WHERE content = 'written by Luna'");
+  ASSERT_TRUE(st->step());
+  const std::int64_t id = st->get_int64(0);
+  auto read = db().facts().get(id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->importance, 0.5);   // the server default
+  EXPECT_EQ(read->confidence, 1.0);
+  EXPECT_EQ(read->source, "inferred");
+  EXPECT_EQ(read->memory_type, "long");
+  EXPECT_TRUE(read->is_active);
+  EXPECT_EQ(read->created_at, Timestamp{});  // NULL: the epoch
+  EXPECT_EQ(read->updated_at, Timestamp{});
 }
 
 TEST_P(StoreFacts, DeletingAFactRemovesItsEdgesAndNotesAndNullsSupersededBy) {
