@@ -170,11 +170,14 @@ std::string MysqlDialect::table_options(const schema::Table& table) const {
 std::vector<std::string> MysqlDialect::drop_index(const schema::Table& table, const schema::Index& index) const {
   // InnoDB needs an index that starts with a foreign key's columns, and once a covering index
   // exists it drops the one it made for the key itself: dropping that covering index then fails
-  // (error 1553). Give such a key its own index again, named like InnoDB's, in the same ALTER.
+  // (error 1553). Such a key is dropped first and added again together with the index drop, which
+  // makes InnoDB index it on its own again (an index it will drop by itself when a covering one
+  // comes back; an index of that name added by hand would not be).
   auto starts_with = [](const std::vector<std::string>& columns, const std::vector<std::string>& prefix) {
     return prefix.size() <= columns.size() && std::equal(prefix.begin(), prefix.end(), columns.begin());
   };
-  std::string add;
+  std::vector<std::string> out;
+  std::string readd;
   for (const auto& fk : table.foreign_keys) {
     if (!starts_with(index.columns, fk.columns)) continue;
     bool covered = starts_with(table.primary_key, fk.columns);
@@ -184,10 +187,13 @@ std::vector<std::string> MysqlDialect::drop_index(const schema::Table& table, co
     for (const auto& unique : table.uniques) {
       if (starts_with(unique.columns, fk.columns)) covered = true;
     }
-    if (!covered) add += "ADD INDEX " + quote(fk.name) + " (" + quoted_list(fk.columns) + "), ";
+    if (covered) continue;
+    out.push_back("ALTER TABLE " + quote(table.name) + " DROP FOREIGN KEY " + quote(fk.name));
+    readd += ", ADD " + foreign_key_definition(table, fk);
   }
-  if (add.empty()) return {"DROP INDEX " + quote(index.name) + " ON " + quote(table.name)};
-  return {"ALTER TABLE " + quote(table.name) + " " + add + "DROP INDEX " + quote(index.name)};
+  if (out.empty()) return {"DROP INDEX " + quote(index.name) + " ON " + quote(table.name)};
+  out.push_back("ALTER TABLE " + quote(table.name) + " DROP INDEX " + quote(index.name) + readd);
+  return out;
 }
 
 std::vector<std::string> MysqlDialect::alter_table(const schema::Table& before, const schema::Table& after) const {

@@ -2,6 +2,8 @@
 // clean environment (no settings, no .env), as a user would run them.
 
 #include <gtest/gtest.h>
+
+#include <functional>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,27 +26,46 @@
 namespace lunadb::migrate {
 namespace {
 
-// schema.md, column for column: the contract the first revision must meet.
+// Luna's models column for column (backend/models/database.py), then lunadb's additions: the
+// contract the revisions must meet at the head.
 const std::map<std::string, std::vector<std::string>>& schema_md_columns() {
   static const std::map<std::string, std::vector<std::string>> columns = {
-      {"conversations", {"id", "title", "summary", "metadata", "started_at", "updated_at", "ended_at", "message_count"}},
+      {"conversations", {"id", "title", "summary", "started_at", "ended_at", "message_count", "metadata", "updated_at"}},
       {"messages", {"id", "conversation_id", "role", "content", "created_at", "sentiment_score"}},
-      {"facts", {"id", "category", "content", "memory_type", "importance", "confidence", "source", "source_conversation_id",
-                 "is_active", "is_private", "superseded_by", "expires_at", "created_at", "updated_at", "last_accessed"}},
+      {"facts", {"id", "category", "content", "confidence", "source_conversation_id", "created_at", "updated_at",
+                 "is_active", "importance", "expires_at", "is_private", "source", "superseded_by", "memory_type",
+                 "last_accessed"}},
       {"fact_relationships", {"id", "fact_id_a", "fact_id_b", "relationship", "confidence", "note", "created_at", "updated_at"}},
-      {"episodes", {"id", "conversation_id", "summary", "key_fact_ids", "key_entities", "importance", "created_at", "updated_at"}},
-      {"personality_state", {"id", "current_mood", "mood_intensity", "energy_level", "verbosity", "formality", "humor", "depth",
-                             "emotional_support", "question_frequency", "total_interactions", "positive_signals",
+      {"tasks", {"id", "title", "description", "due_date", "completed", "completed_at", "priority", "created_at", "updated_at"}},
+      {"calendar_events", {"id", "title", "description", "start_datetime", "end_datetime", "recurring", "location", "created_at"}},
+      {"personality_state", {"id", "verbosity", "formality", "humor", "depth", "emotional_support", "question_frequency",
+                             "current_mood", "mood_intensity", "energy_level", "total_interactions", "positive_signals",
                              "negative_signals", "last_interaction", "updated_at"}},
+      {"feedback_log", {"id", "conversation_id", "reward_signal", "response_features", "created_at"}},
+      {"proactive_log", {"id", "message", "reason", "sent_at"}},
       {"state_events", {"id", "timestamp", "hour", "day_of_week", "transcript", "emotion", "volume", "speech_speed",
                         "speech_duration", "pc_active", "active_app", "idle_seconds", "inferred_state"}},
-      {"tasks", {"id", "title", "description", "due_date", "priority", "completed", "completed_at", "created_at", "updated_at"}},
-      {"calendar_events", {"id", "title", "description", "start_datetime", "end_datetime", "recurring", "location", "created_at"}},
-      {"proactive_log", {"id", "message", "reason", "sent_at"}},
+      {"sleep_logs", {"id", "sleep_start", "sleep_end", "duration_minutes", "label", "created_at"}},
+      {"traces", {"id", "span_id", "parent_id", "name", "conversation_id", "start_time", "end_time", "latency_ms", "status",
+                  "attributes", "cost_usd", "created_at"}},
+      {"episodes", {"id", "conversation_id", "summary", "key_fact_ids", "key_entities", "importance", "created_at", "updated_at"}},
+      {"benchmark_results", {"id", "suite", "timestamp", "metrics", "errors", "duration_s", "created_at"}},
+      {"plan_records", {"id", "plan_id", "goal", "conversation_id", "status", "steps_json", "critique_json", "created_at",
+                        "completed_at"}},
+      {"health_metrics", {"id", "platform", "metric_type", "value", "unit", "date_str", "timestamp", "raw_json", "created_at"}},
+      {"health_syncs", {"id", "platform", "last_sync_at", "status", "metrics_synced", "error_message", "updated_at"}},
       {"audit_log", {"id", "ts", "conversation_id", "tool", "args", "result", "mode", "status", "duration_ms"}},
       {"contradiction_notes", {"id", "new_fact_id", "old_fact_id", "conversation_id", "note", "created_at", "consumed_at"}},
   };
   return columns;
+}
+
+// Luna's seventeen tables: what revision 001 creates, and what `downgrade -1` from the head leaves.
+std::vector<std::string> luna_tables() {
+  std::vector<std::string> names;
+  for (auto& [name, columns] : schema_md_columns())
+    if (name != "audit_log" && name != "contradiction_notes") names.push_back(name);
+  return names;
 }
 
 std::string shell_quote(const std::string& s) {
@@ -130,6 +151,85 @@ class MigrateCli : public ::testing::Test {
     return out;
   }
 
+  // Taking over databases that Luna made without alembic_version: create_all's shape (revision
+  // 6f1c2a9e0b31), the 001 shape, and one that lacks a column. `connect` opens the test's database.
+  void adoption_scenario(const std::function<std::unique_ptr<sql::Connection>()>& connect) {
+    auto count = [&](const std::string& table) {
+      auto c = connect();
+      auto st = c->prepare("SELECT COUNT(*) FROM " + c->dialect().quote(table));
+      return st->step() ? st->get_int64(0) : -1;
+    };
+    auto version_rows = [&]() -> std::vector<std::string> {
+      auto c = connect();
+      if (!c->dialect().table_exists(*c, "alembic_version")) return {"(no table)"};
+      std::vector<std::string> rows;
+      auto st = c->prepare("SELECT version_num FROM alembic_version");
+      while (st->step()) rows.push_back(st->get_text(0));
+      return rows;
+    };
+    auto forget_revision = [&] { connect()->execute("DROP TABLE alembic_version"); };
+    std::string out;
+
+    // create_all's shape, with rows as Luna writes them.
+    ASSERT_EQ(lunadb("upgrade 6f1c2a9e0b31", &out), 0) << out;
+    {
+      auto c = connect();
+      c->execute("INSERT INTO conversations (title, message_count) VALUES ('hi', 1)");
+      c->execute("INSERT INTO messages (conversation_id, role, content) SELECT id, 'user', 'hello' FROM conversations");
+      c->execute("INSERT INTO facts (category, content, source) VALUES ('routine', 'runs', 'pattern_mining')");
+      c->execute("INSERT INTO facts (category, content) VALUES ('preference', 'tea')");
+      c->execute("INSERT INTO fact_relationships (fact_id_a, fact_id_b, relationship) "
+                 "SELECT MIN(id), MAX(id), 'contradicts' FROM facts");
+      c->execute("INSERT INTO proactive_log (message) VALUES ('no reason')");
+    }
+    forget_revision();
+    ASSERT_EQ(lunadb("status", &out), 0) << out;
+    EXPECT_NE(out.find("it matches revision 6f1c2a9e0b31"), std::string::npos) << out;
+    ASSERT_EQ(lunadb("adopt --dry-run", &out), 0) << out;
+    EXPECT_NE(out.find("it matches revision 6f1c2a9e0b31"), std::string::npos) << out;
+    EXPECT_NE(out.find("would stamp 6f1c2a9e0b31"), std::string::npos) << out;
+    EXPECT_EQ(version_rows(), std::vector<std::string>{"(no table)"}) << "--dry-run writes nothing";
+    ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
+    EXPECT_NE(out.find("Adopting a database made by Luna's create_all(): it matches revision 6f1c2a9e0b31"),
+              std::string::npos) << out;
+    EXPECT_EQ(version_rows(), std::vector<std::string>{"a3d94c7e5f20"});
+    EXPECT_EQ(count("conversations"), 1);
+    EXPECT_EQ(count("messages"), 1);
+    EXPECT_EQ(count("facts"), 2);
+    EXPECT_EQ(count("fact_relationships"), 1);
+    EXPECT_EQ(count("proactive_log"), 1);
+    EXPECT_EQ(count("personality_state"), 1);  // added, as Luna's init_db() would
+    {
+      auto c = connect();
+      auto st = c->prepare("SELECT relationship FROM fact_relationships");
+      ASSERT_TRUE(st->step());
+      EXPECT_EQ(st->get_text(0), "contradicts");
+    }
+    ASSERT_EQ(lunadb("adopt", &out), 0) << out;
+    EXPECT_NE(out.find("already under migration control at a3d94c7e5f20"), std::string::npos) << out;
+
+    // Luna's alembic 001 shape (no model indexes), alembic_version lost: adopted as 001.
+    ASSERT_EQ(lunadb("downgrade 001", &out), 0) << out;
+    forget_revision();
+    ASSERT_EQ(lunadb("adopt", &out), 0) << out;
+    EXPECT_NE(out.find("it matches revision 001"), std::string::npos) << out;
+    EXPECT_EQ(version_rows(), std::vector<std::string>{"001"});
+    ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
+    EXPECT_EQ(count("facts"), 2);
+
+    // A column missing: refused, each difference named, nothing written.
+    ASSERT_EQ(lunadb("downgrade 001", &out), 0) << out;
+    forget_revision();
+    connect()->execute("ALTER TABLE tasks DROP COLUMN priority");
+    EXPECT_EQ(lunadb("adopt", &out), 1) << out;
+    EXPECT_NE(out.find("column tasks.priority is missing"), std::string::npos) << out;
+    EXPECT_EQ(lunadb("upgrade head", &out), 1) << out;
+    EXPECT_NE(out.find("column tasks.priority is missing"), std::string::npos) << out;
+    EXPECT_NE(out.find("nothing was changed"), std::string::npos) << out;
+    EXPECT_EQ(version_rows(), std::vector<std::string>{"(no table)"});
+    EXPECT_EQ(count("facts"), 2);
+  }
+
   test::TempDir dir_{"lunadb-migrate-cli"};
   std::map<std::string, std::string> env_;
 };
@@ -161,7 +261,8 @@ TEST_F(MigrateCli, UpgradeDowngradeCurrentCheckInAnEmptyFolder) {
   EXPECT_EQ(query_texts(db, "SELECT version_num FROM alembic_version"), std::vector<std::string>{head});
 
   ASSERT_EQ(lunadb("history", &out), 0) << out;
-  EXPECT_NE(out.find("<base> -> " + head + " (head) (current), "), std::string::npos) << out;
+  EXPECT_NE(out.find("6f1c2a9e0b31 -> " + head + " (head) (current), "), std::string::npos) << out;
+  EXPECT_NE(out.find("<base> -> 001, "), std::string::npos) << out;  // Luna's own first revision
   ASSERT_EQ(lunadb("heads", &out), 0) << out;
   EXPECT_EQ(out, head + " (head)\n");
 
@@ -176,7 +277,16 @@ TEST_F(MigrateCli, UpgradeDowngradeCurrentCheckInAnEmptyFolder) {
   ASSERT_EQ(lunadb("check", &out), 0) << out;
   EXPECT_NE(out.find("No new upgrade operations detected."), std::string::npos) << out;
   ASSERT_EQ(lunadb("downgrade -1", &out), 0) << out;  // a negative positional, as with Alembic
+  EXPECT_EQ(table_names(db), luna_tables());           // back at Luna's revisions: lunadb's tables gone
+  EXPECT_EQ(query_texts(db, "SELECT version_num FROM alembic_version"), std::vector<std::string>{"6f1c2a9e0b31"});
+  ASSERT_EQ(lunadb("downgrade 001", &out), 0) << out;
+  EXPECT_EQ(query_texts(db, "SELECT version_num FROM alembic_version"), std::vector<std::string>{"001"});
+  ASSERT_EQ(lunadb("downgrade -1", &out), 0) << out;
   EXPECT_TRUE(table_names(db).empty());
+}
+
+TEST_F(MigrateCli, AdoptsDatabasesLunaMadeWithoutAlembicVersion) {
+  adoption_scenario([&] { return open(dir_ / "data/luna.db"); });
 }
 
 TEST_F(MigrateCli, CurrentOnAMissingDatabaseCreatesNothing) {
@@ -195,7 +305,7 @@ TEST_F(MigrateCli, SqlPrintsTheCompleteDdlAndCreatesNoFile) {
   EXPECT_NE(out.find("BEGIN;"), std::string::npos);
   EXPECT_NE(out.find("COMMIT;"), std::string::npos);
   EXPECT_NE(out.find("CREATE TABLE alembic_version"), std::string::npos);
-  EXPECT_NE(out.find("INSERT INTO \"personality_state\""), std::string::npos);
+  EXPECT_NE(out.find("INSERT INTO personality_state (id) SELECT 1 WHERE NOT EXISTS"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "data")) << "--sql must not create the database";
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_.path()), std::filesystem::directory_iterator()), 0);
 
@@ -464,7 +574,8 @@ TEST_P(MigrateCliOnServer, UpgradeDowngradeCurrentCheck) {
   std::string head = out.substr(0, out.find(' '));
   EXPECT_EQ(server_texts("SELECT version_num FROM alembic_version"), std::vector<std::string>{head});
   ASSERT_EQ(lunadb("history", &out), 0) << out;
-  EXPECT_NE(out.find("<base> -> " + head + " (head) (current), "), std::string::npos) << out;
+  EXPECT_NE(out.find("6f1c2a9e0b31 -> " + head + " (head) (current), "), std::string::npos) << out;
+  EXPECT_NE(out.find("<base> -> 001, "), std::string::npos) << out;  // Luna's own first revision
   ASSERT_EQ(lunadb("check", &out), 0) << out;
   EXPECT_NE(out.find("No new upgrade operations detected."), std::string::npos) << out;
   ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;  // nothing left to do
@@ -484,6 +595,10 @@ TEST_P(MigrateCliOnServer, UpgradeDowngradeCurrentCheck) {
   EXPECT_EQ(server_tables(), expected_tables);
 }
 
+TEST_P(MigrateCliOnServer, AdoptsDatabasesLunaMadeWithoutAlembicVersion) {
+  adoption_scenario([&] { return connect(); });
+}
+
 TEST_P(MigrateCliOnServer, UnknownRevisionInTheDatabaseIsAnError) {
   std::string out;
   ASSERT_EQ(lunadb("upgrade head", &out), 0) << out;
@@ -491,7 +606,7 @@ TEST_P(MigrateCliOnServer, UnknownRevisionInTheDatabaseIsAnError) {
   EXPECT_EQ(lunadb("upgrade head", &out), 1) << out;
   EXPECT_NE(out.find("database is at revision feedfacecafe, which none of the known revisions (embedded) contains"), std::string::npos) << out;
   EXPECT_EQ(lunadb("downgrade base", &out), 1) << out;
-  EXPECT_EQ(server_tables().size(), 12u);
+  EXPECT_EQ(server_tables().size(), schema_md_columns().size());
 }
 
 // Two `lunadb upgrade head` processes on one server database: the migration lock (pg_advisory_lock,

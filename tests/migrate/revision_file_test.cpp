@@ -181,7 +181,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"no_downgrade", header("drop_table x\n"), "bad.rev:6: missing 'downgrade:'"},
         BadInput{"unknown_op", header("rename_table a b\ndowngrade:\n"), "bad.rev:6: unknown operation 'rename_table'"},
         BadInput{"unknown_type", header("add_column t c varchar null\ndowngrade:\n"), "bad.rev:6: unknown column type 'varchar'"},
-        BadInput{"string_without_length", header("add_column t c string null\ndowngrade:\n"), "bad.rev:6: expected '('"},
+        BadInput{"string_unclosed_length", header("add_column t c string(12 null\ndowngrade:\n"), "bad.rev:6: expected ')'"},
         BadInput{"zero_length", header("add_column t c string(0) null\ndowngrade:\n"), "bad.rev:6: string length must be a positive integer"},
         BadInput{"missing_nullability", header("add_column t c text\ndowngrade:\n"), "bad.rev:6: expected 'null' or 'not null'"},
         BadInput{"default_null", header("add_column t c text null default null\ndowngrade:\n"), "bad.rev:6: 'default null'"},
