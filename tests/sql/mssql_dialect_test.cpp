@@ -14,6 +14,7 @@
 
 #include "lunadb/error.hpp"
 #include "schema/model.hpp"
+#include "support/dialect_schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/mssql_dialect.hpp"
 #include "support/servers.hpp"
@@ -25,7 +26,7 @@ namespace {
 const MssqlDialect& dialect() { return static_cast<const MssqlDialect&>(dialect_for(Backend::mssql)); }
 
 const schema::Table& table(std::string_view name) {
-  const schema::Table* t = schema::luna_schema().find_table(name);
+  const schema::Table* t = test::dialect_test_schema().find_table(name);
   if (t == nullptr) throw std::runtime_error("no table " + std::string(name));
   return *t;
 }
@@ -38,7 +39,7 @@ std::string script(const std::vector<std::string>& statements) {
 
 std::vector<std::string> schema_ddl() {
   std::vector<std::string> out;
-  for (const auto& t : schema::luna_schema().tables) {
+  for (const auto& t : test::dialect_test_schema().tables) {
     auto statements = dialect().create_table(t);
     out.insert(out.end(), statements.begin(), statements.end());
   }
@@ -55,7 +56,7 @@ std::string read_file(const std::filesystem::path& path) {
 // Every statement shape the dialect renders, for the parse check.
 std::vector<std::string> every_statement() {
   std::vector<std::string> out = schema_ddl();
-  const auto& tables = schema::luna_schema().tables;
+  const auto& tables = test::dialect_test_schema().tables;
   for (auto it = tables.rbegin(); it != tables.rend(); ++it) {
     for (const auto& index : it->indexes) {
       auto drop = dialect().drop_index(*it, index);
@@ -108,7 +109,7 @@ TEST(MssqlDialect, SchemaDdlMatchesTheGoldenFile) {
     GTEST_SKIP() << "golden file rewritten: " << golden;
   }
   ASSERT_TRUE(std::filesystem::exists(golden)) << "missing " << golden << "; create it with LUNADB_UPDATE_GOLDEN=1";
-  EXPECT_EQ(rendered, read_file(golden)) << "the T-SQL for luna_schema() changed; review and regenerate with "
+  EXPECT_EQ(rendered, read_file(golden)) << "the T-SQL for the dialect test schema changed; review and regenerate with "
                                             "LUNADB_UPDATE_GOLDEN=1";
 }
 
@@ -153,7 +154,8 @@ TEST(MssqlDialect, QuotesWithBrackets) {
 
 TEST(MssqlDialect, ColumnTypes) {
   using K = schema::TypeKind;
-  EXPECT_EQ(dialect().column_type({K::id, 0}), "BIGINT IDENTITY(1,1)");
+  EXPECT_EQ(dialect().column_type({K::id, 0}), "INT IDENTITY(1,1)");
+  EXPECT_EQ(dialect().column_type({K::string, 0}), "NVARCHAR(255)");  // Luna's String() without a length
   EXPECT_EQ(dialect().column_type({K::string, 255}), "NVARCHAR(255)");
   EXPECT_EQ(dialect().column_type({K::string, 4000}), "NVARCHAR(4000)");
   EXPECT_EQ(dialect().column_type({K::string, 4001}), "NVARCHAR(MAX)");
@@ -217,7 +219,7 @@ TEST(MssqlDialect, NamedDefaultsAndJsonChecks) {
       << ddl;
   EXPECT_NE(ddl.find("CONSTRAINT [ck_episodes_key_fact_ids_json] CHECK (ISJSON([key_fact_ids]) = 1)"), std::string::npos)
       << ddl;
-  EXPECT_NE(ddl.find("[id] BIGINT IDENTITY(1,1) NOT NULL"), std::string::npos) << ddl;
+  EXPECT_NE(ddl.find("[id] INT IDENTITY(1,1) NOT NULL"), std::string::npos) << ddl;
   EXPECT_NE(ddl.find("CONSTRAINT [df_episodes_created_at] DEFAULT (SYSUTCDATETIME())"), std::string::npos) << ddl;
 }
 

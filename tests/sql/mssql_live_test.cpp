@@ -10,6 +10,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/store.hpp"
 #include "schema/model.hpp"
+#include "support/dialect_schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
 #include "sql/mssql_dialect.hpp"
@@ -69,7 +70,7 @@ class MssqlLive : public ::testing::Test {
   Connection& c() { return *c_; }
 
   void create_schema() {
-    for (const auto& table : schema::luna_schema().tables) {
+    for (const auto& table : test::dialect_test_schema().tables) {
       for (const auto& statement : d().create_table(table)) c().execute(statement);
     }
   }
@@ -85,7 +86,7 @@ TEST_F(MssqlLive, CreatesTheSchemaAndIntrospectsItBack) {
   create_schema();
   c().commit();
   const auto live = d().introspect(c());
-  const auto& model = schema::luna_schema();
+  const auto& model = test::dialect_test_schema();
   ASSERT_EQ(live.tables.size(), model.tables.size());
   for (const auto& table : model.tables) {
     const schema::Table* found = live.find_table(table.name);

@@ -6,6 +6,7 @@
 
 #include "lunadb/error.hpp"
 #include "schema/model.hpp"
+#include "support/dialect_schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
 #include "support/servers.hpp"
@@ -67,7 +68,7 @@ class ServerDialect : public ::testing::TestWithParam<Server> {
     }
   }
   void create_luna_schema() {
-    for (const auto& table : schema::luna_schema().tables) run(dialect().create_table(table));
+    for (const auto& table : test::dialect_test_schema().tables) run(dialect().create_table(table));
   }
   void expect_same(const schema::Schema& live, const schema::Schema& model) {
     ASSERT_EQ(live.tables.size(), model.tables.size());
@@ -84,7 +85,7 @@ class ServerDialect : public ::testing::TestWithParam<Server> {
 
 TEST_P(ServerDialect, LunaSchemaIntrospectsBackExactly) {
   create_luna_schema();
-  expect_same(dialect().introspect(*connection_), schema::luna_schema());
+  expect_same(dialect().introspect(*connection_), test::dialect_test_schema());
   EXPECT_TRUE(dialect().table_exists(*connection_, "facts"));
   EXPECT_FALSE(dialect().table_exists(*connection_, "no_such_table"));
   EXPECT_EQ(dialect().transactional_ddl(), pg());
@@ -180,7 +181,7 @@ TEST_P(ServerDialect, PaginateLimitsAndOffsets) {
 
 TEST_P(ServerDialect, AlterTableReachesTheTargetModel) {
   create_luna_schema();
-  const schema::Table& before = *schema::luna_schema().find_table("tasks");
+  const schema::Table& before = *test::dialect_test_schema().find_table("tasks");
   schema::Table after = before;
   after.columns.push_back({"estimate_minutes", {schema::TypeKind::integer, 0}, false, std::int64_t{15}});
   after.columns[1].type.length = 400;                        // title VARCHAR(500) -> 400
@@ -205,7 +206,7 @@ TEST_P(ServerDialect, AlterTableReachesTheTargetModel) {
 
 TEST_P(ServerDialect, AddAndDropColumnAndIndex) {
   create_luna_schema();
-  const schema::Table& table = *schema::luna_schema().find_table("proactive_log");
+  const schema::Table& table = *test::dialect_test_schema().find_table("proactive_log");
   const schema::Column extra{"channel", {schema::TypeKind::string, 32}, true, {}};
   run(dialect().add_column(table, extra));
   schema::Table grown = table;

@@ -10,6 +10,7 @@
 
 #include "lunadb/error.hpp"
 #include "schema/model.hpp"
+#include "support/dialect_schema.hpp"
 #include "sql/dialect.hpp"
 #include "sql/driver.hpp"
 #include "support/temp_dir.hpp"
@@ -72,7 +73,7 @@ void run_all(Connection& connection, const std::vector<std::string>& statements)
 void create_luna_schema(Connection& connection) {
   const auto& dialect = connection.dialect();
   Transaction transaction(connection);
-  for (const auto& table : schema::luna_schema().tables) run_all(connection, dialect.create_table(table));
+  for (const auto& table : test::dialect_test_schema().tables) run_all(connection, dialect.create_table(table));
   transaction.commit();
 }
 
@@ -120,12 +121,12 @@ TEST(SqliteDialectRendering, Types) {
 }
 
 TEST(SqliteDialectRendering, CreateTableNamesEveryConstraint) {
-  auto statements = sqlite().create_table(*schema::luna_schema().find_table("messages"));
+  auto statements = sqlite().create_table(*test::dialect_test_schema().find_table("messages"));
   ASSERT_EQ(statements.size(), 2u);
   EXPECT_EQ(statements[0],
             "CREATE TABLE \"messages\" (\n"
             "\t\"id\" INTEGER NOT NULL,\n"
-            "\t\"conversation_id\" BIGINT NOT NULL,\n"
+            "\t\"conversation_id\" INTEGER NOT NULL,\n"
             "\t\"role\" VARCHAR(16) NOT NULL,\n"
             "\t\"content\" TEXT NOT NULL,\n"
             "\t\"created_at\" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f000', 'now')),\n"
@@ -141,7 +142,7 @@ TEST(SqliteDialectRendering, CreateTableNamesEveryConstraint) {
 }
 
 TEST(SqliteDialectRendering, SmallStatements) {
-  const auto& table = *schema::luna_schema().find_table("tasks");
+  const auto& table = *test::dialect_test_schema().find_table("tasks");
   EXPECT_EQ(sqlite().drop_table(table), std::vector<std::string>{"DROP TABLE \"tasks\""});
   EXPECT_EQ(sqlite().drop_index(table, table.indexes[0]),
             std::vector<std::string>{"DROP INDEX \"ix_tasks_completed_due_date\""});
@@ -190,7 +191,7 @@ class SqliteDialectOnFile : public ::testing::Test {
 
 TEST_F(SqliteDialectOnFile, IntrospectionEqualsTheModelTableByTable) {
   auto live = sqlite().introspect(*connection);
-  const auto& model = schema::luna_schema();
+  const auto& model = test::dialect_test_schema();
   ASSERT_EQ(live.tables.size(), model.tables.size());
   for (const auto& expected : model.tables) {
     const Table* actual = live.find_table(expected.name);
@@ -347,7 +348,7 @@ TEST_F(SqliteDialectOnFile, AlterTableRebuildKeepsDataForeignKeysAndIndexes) {
       "INSERT INTO fact_relationships (fact_id_a, fact_id_b, relationship) VALUES (10, 11, 'UPDATES')",
       "INSERT INTO contradiction_notes (new_fact_id, old_fact_id, note) VALUES (11, 10, 'n')",
   });
-  const Table& before = *schema::luna_schema().find_table("facts");
+  const Table& before = *test::dialect_test_schema().find_table("facts");
   Table after = before;
   after.columns.push_back({"weight", {schema::TypeKind::real, 0}, false, 2.5});  // new NOT NULL column
   for (auto& column : after.columns) {
@@ -370,7 +371,7 @@ TEST_F(SqliteDialectOnFile, AlterTableRebuildKeepsDataForeignKeysAndIndexes) {
   ASSERT_NE(actual, nullptr);
   EXPECT_EQ(describe(*actual), describe(after));
   // The other tables, whose foreign keys point at facts, are unchanged.
-  for (const auto& table : schema::luna_schema().tables) {
+  for (const auto& table : test::dialect_test_schema().tables) {
     if (table.name != "facts") {
       EXPECT_EQ(describe(*live.find_table(table.name)), describe(table));
     }
@@ -398,7 +399,7 @@ TEST_F(SqliteDialectOnFile, RebuildThatBreaksAForeignKeyIsRolledBack) {
   });
   // A rebuild of conversations during which the parent row disappears: with foreign keys off
   // nothing stops that until check_foreign_keys().
-  const Table& before = *schema::luna_schema().find_table("conversations");
+  const Table& before = *test::dialect_test_schema().find_table("conversations");
   Table after = before;
   after.columns[7].name = "message_total";  // message_count is renamed: not copied, gets its default
   run_all(*connection, sqlite().before_migration());
@@ -420,7 +421,7 @@ TEST_F(SqliteDialectOnFile, RebuildThatBreaksAForeignKeyIsRolledBack) {
 }
 
 TEST_F(SqliteDialectOnFile, AlterTableRefusesARename) {
-  const Table& before = *schema::luna_schema().find_table("tasks");
+  const Table& before = *test::dialect_test_schema().find_table("tasks");
   Table after = before;
   after.name = "todo";
   EXPECT_THROW(sqlite().alter_table(before, after), Error);

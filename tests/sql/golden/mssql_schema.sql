@@ -1,5 +1,5 @@
 CREATE TABLE [conversations] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[title] NVARCHAR(255) NULL,
 	[summary] NVARCHAR(MAX) NULL,
 	[metadata] NVARCHAR(MAX) NULL,
@@ -14,8 +14,8 @@ GO
 CREATE INDEX [ix_conversations_updated_at] ON [conversations] ([updated_at]);
 GO
 CREATE TABLE [messages] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
-	[conversation_id] BIGINT NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
+	[conversation_id] INT NOT NULL,
 	[role] NVARCHAR(16) NOT NULL,
 	[content] NVARCHAR(MAX) NOT NULL,
 	[created_at] DATETIME2(6) NOT NULL CONSTRAINT [df_messages_created_at] DEFAULT (SYSUTCDATETIME()),
@@ -29,17 +29,17 @@ GO
 CREATE INDEX [ix_messages_conversation_id_created_at] ON [messages] ([conversation_id], [created_at]);
 GO
 CREATE TABLE [facts] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[category] NVARCHAR(64) NOT NULL,
 	[content] NVARCHAR(MAX) NOT NULL,
 	[memory_type] NVARCHAR(16) NOT NULL CONSTRAINT [df_facts_memory_type] DEFAULT (N'long'),
 	[importance] FLOAT(53) NOT NULL CONSTRAINT [df_facts_importance] DEFAULT (0.7),
 	[confidence] FLOAT(53) NOT NULL CONSTRAINT [df_facts_confidence] DEFAULT (0.85),
 	[source] NVARCHAR(32) NOT NULL CONSTRAINT [df_facts_source] DEFAULT (N'conversation'),
-	[source_conversation_id] BIGINT NULL,
+	[source_conversation_id] INT NULL,
 	[is_active] BIT NOT NULL CONSTRAINT [df_facts_is_active] DEFAULT (1),
 	[is_private] BIT NOT NULL CONSTRAINT [df_facts_is_private] DEFAULT (0),
-	[superseded_by] BIGINT NULL,
+	[superseded_by] INT NULL,
 	[expires_at] DATETIME2(6) NULL,
 	[created_at] DATETIME2(6) NOT NULL CONSTRAINT [df_facts_created_at] DEFAULT (SYSUTCDATETIME()),
 	[updated_at] DATETIME2(6) NOT NULL CONSTRAINT [df_facts_updated_at] DEFAULT (SYSUTCDATETIME()),
@@ -60,9 +60,9 @@ GO
 CREATE INDEX [ix_facts_last_accessed] ON [facts] ([last_accessed]);
 GO
 CREATE TABLE [fact_relationships] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
-	[fact_id_a] BIGINT NOT NULL,
-	[fact_id_b] BIGINT NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
+	[fact_id_a] INT NOT NULL,
+	[fact_id_b] INT NOT NULL,
 	[relationship] NVARCHAR(32) NOT NULL,
 	[confidence] FLOAT(53) NOT NULL CONSTRAINT [df_fact_relationships_confidence] DEFAULT (0.8),
 	[note] NVARCHAR(MAX) NULL,
@@ -78,8 +78,8 @@ GO
 CREATE INDEX [ix_fact_relationships_fact_id_b] ON [fact_relationships] ([fact_id_b]);
 GO
 CREATE TABLE [episodes] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
-	[conversation_id] BIGINT NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
+	[conversation_id] INT NOT NULL,
 	[summary] NVARCHAR(MAX) NOT NULL,
 	[key_fact_ids] NVARCHAR(MAX) NOT NULL CONSTRAINT [df_episodes_key_fact_ids] DEFAULT (N'[]'),
 	[key_entities] NVARCHAR(MAX) NOT NULL CONSTRAINT [df_episodes_key_entities] DEFAULT (N'[]'),
@@ -117,7 +117,7 @@ CREATE TABLE [personality_state] (
 );
 GO
 CREATE TABLE [state_events] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[timestamp] DATETIME2(6) NOT NULL,
 	[hour] SMALLINT NOT NULL,
 	[day_of_week] SMALLINT NOT NULL,
@@ -139,7 +139,7 @@ GO
 CREATE INDEX [ix_state_events_timestamp] ON [state_events] ([timestamp]);
 GO
 CREATE TABLE [tasks] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[title] NVARCHAR(500) NOT NULL,
 	[description] NVARCHAR(MAX) NULL,
 	[due_date] DATETIME2(6) NULL,
@@ -155,7 +155,7 @@ GO
 CREATE INDEX [ix_tasks_completed_due_date] ON [tasks] ([completed], [due_date]);
 GO
 CREATE TABLE [calendar_events] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[title] NVARCHAR(500) NOT NULL,
 	[description] NVARCHAR(MAX) NULL,
 	[start_datetime] DATETIME2(6) NOT NULL,
@@ -171,7 +171,7 @@ GO
 CREATE INDEX [ix_calendar_events_start_datetime] ON [calendar_events] ([start_datetime]);
 GO
 CREATE TABLE [proactive_log] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[message] NVARCHAR(MAX) NOT NULL,
 	[reason] NVARCHAR(64) NOT NULL,
 	[sent_at] DATETIME2(6) NOT NULL,
@@ -181,9 +181,9 @@ GO
 CREATE INDEX [ix_proactive_log_reason_sent_at] ON [proactive_log] ([reason], [sent_at]);
 GO
 CREATE TABLE [audit_log] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
 	[ts] DATETIME2(6) NOT NULL,
-	[conversation_id] BIGINT NULL,
+	[conversation_id] INT NULL,
 	[tool] NVARCHAR(128) NOT NULL,
 	[args] NVARCHAR(MAX) NULL,
 	[result] NVARCHAR(MAX) NULL,
@@ -202,10 +202,10 @@ GO
 CREATE INDEX [ix_audit_log_conversation_id] ON [audit_log] ([conversation_id]);
 GO
 CREATE TABLE [contradiction_notes] (
-	[id] BIGINT IDENTITY(1,1) NOT NULL,
-	[new_fact_id] BIGINT NOT NULL,
-	[old_fact_id] BIGINT NOT NULL,
-	[conversation_id] BIGINT NULL,
+	[id] INT IDENTITY(1,1) NOT NULL,
+	[new_fact_id] INT NOT NULL,
+	[old_fact_id] INT NOT NULL,
+	[conversation_id] INT NULL,
 	[note] NVARCHAR(MAX) NOT NULL,
 	[created_at] DATETIME2(6) NOT NULL CONSTRAINT [df_contradiction_notes_created_at] DEFAULT (SYSUTCDATETIME()),
 	[consumed_at] DATETIME2(6) NULL,
