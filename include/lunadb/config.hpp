@@ -1,7 +1,7 @@
 #pragma once
-// Settings, read as Luna's Python version reads them (docs: README "Configuration",
-// ../shared/spec/config.md): process environment first, then the env file (LUNA_ENV_FILE,
-// default .env), then built-in defaults. Names are case-insensitive; unknown keys are ignored;
+// Settings, read as Luna's Python version reads them (docs/configuration.md): process
+// environment first, then the env files (LUNA_ENV_FILE, or Luna's list: .env overlaid by
+// .env.{LUNA_VARIANT}), then built-in defaults. Names are case-insensitive; unknown keys are ignored;
 // a known key with a bad value throws lunadb::Error(ErrorKind::config) naming the key and the
 // expected form, never echoing a secret.
 //
@@ -45,7 +45,10 @@ DbUrl parse_db_url(std::string_view url, std::string_view setting_name = "DB_URL
 enum class EmbeddingProvider { ollama, openai_compatible };
 
 struct Settings {
-  std::filesystem::path env_file = ".env";
+  std::filesystem::path env_file = ".env";  // LUNA_ENV_FILE or .env, absolute; empty: none asked for
+  std::string variant = "personal";         // LUNA_VARIANT as Luna selects it, lower case
+  std::vector<std::filesystem::path> env_files;  // the files actually read, in order (later wins)
+  std::vector<std::string> warnings;        // settings Luna ignores silently (an unknown variant)
   std::filesystem::path data_dir = "data";
   std::string db_url;                 // raw, may be empty (a secret may be inside: use db.redacted())
   DbUrl db;                           // parsed DB_URL, or sqlite at db_path when DB_URL is empty

@@ -10,7 +10,10 @@
 namespace lunadb::cli {
 
 const Settings& Context::settings() {
-  if (!settings_) settings_ = load_settings(overrides);
+  if (!settings_) {
+    settings_ = load_settings(overrides);
+    for (const std::string& warning : settings_->warnings) std::cerr << "lunadb: warning: " << warning << '\n';
+  }
   return *settings_;
 }
 

@@ -30,8 +30,9 @@ using config_detail::trim;
 
 namespace {
 
-constexpr std::array<std::string_view, 25> kSettingNames{
+constexpr std::array<std::string_view, 26> kSettingNames{
     "LUNA_ENV_FILE",
+    "LUNA_VARIANT",
     "LUNA_DATA_DIR",
     "DB_URL",
     "DB_PATH",
@@ -124,38 +125,46 @@ class SettingSources {
   const std::filesystem::path& working_dir() const { return working_dir_; }
 
   // LUNA_ENV_FILE comes from the overrides or the environment only. Empty means "no env file".
-  std::filesystem::path read_env_file() {
+  // Without it the files are Luna's list: `.env`, then `.env.{variant}` when that file exists
+  // and the variant is one Luna knows; a later file overrides an earlier one.
+  void read_env_files(Settings& settings) {
     const RawSetting* chosen = overrides_.find("LUNA_ENV_FILE");
     if (chosen == nullptr) chosen = environment_.find("LUNA_ENV_FILE");
     const bool explicit_file = chosen != nullptr;
     const std::string_view file_name = explicit_file ? trim(chosen->value) : std::string_view(".env");
-    if (file_name.empty()) return {};
-    std::filesystem::path path = resolve_path(std::filesystem::path(file_name), working_dir_);
-    const std::optional<std::string> text = config_detail::read_env_file(path);
-    if (!text) {
+    settings.variant = selected_variant(nullptr);
+    if (file_name.empty()) {
+      settings.env_file.clear();
+      return;
+    }
+    const std::filesystem::path path = resolve_path(std::filesystem::path(file_name), working_dir_);
+    settings.env_file = path;
+    const std::optional<config_detail::ParsedEnvText> primary = parse_file(path);
+    if (!primary) {
       // The default .env is optional; a file named explicitly that is missing is almost always
       // a typo, and silently running on defaults would hide it.
       if (explicit_file) {
         throw Error(ErrorKind::config,
                     fmt::format("LUNA_ENV_FILE names an env file that does not exist: {}", path.string()));
       }
-      return path;
+    } else {
+      take_values(*primary, path);
+      settings.env_files.push_back(path);
+      settings.variant = selected_variant(&*primary);
     }
-    config_detail::ParsedEnvText parsed = config_detail::parse_env_text(*text);
-    config_detail::expand_variables(
-        parsed.entries, [this](const std::string& name) -> std::optional<std::string> {
-          if (auto found = raw_overrides_->find(name); found != raw_overrides_->end()) return found->second;
-          if (const char* value = std::getenv(name.c_str())) return std::string(value);
-          return std::nullopt;
-        });
-    for (const config_detail::EnvEntry& entry : parsed.entries) {
-      if (!entry.value) continue;  // a bare `KEY` line sets nothing, as in python-dotenv
-      std::string canonical = to_upper(entry.key);
-      if (!is_setting_name(canonical) || canonical == "LUNA_ENV_FILE") continue;
-      file_values_[canonical] =
-          RawSetting{*entry.value, entry.key, fmt::format("{} line {}", path.string(), entry.line)};
+    if (explicit_file) return;  // an explicit file replaces Luna's whole list, as in Luna
+    if (settings.variant != "personal" && settings.variant != "business") {
+      settings.warnings.push_back(fmt::format(
+          "LUNA_VARIANT is {}, which Luna does not know (personal or business): no .env.{{variant}} file "
+          "is read, as Luna does",
+          quote_for_message(settings.variant)));
+      return;
     }
-    return path;
+    const std::filesystem::path variant_path = working_dir_ / (".env." + settings.variant);
+    if (const std::optional<config_detail::ParsedEnvText> overlay = parse_file(variant_path)) {
+      take_values(*overlay, variant_path);
+      settings.env_files.push_back(variant_path);
+    }
   }
 
   const RawSetting* find(std::string_view canonical) const {
@@ -166,6 +175,48 @@ class SettingSources {
   }
 
  private:
+  // Luna's choice: LUNA_VARIANT from the environment, else the first luna_variant line of .env,
+  // else personal; trimmed and lower-cased, an empty value counting as unset.
+  std::string selected_variant(const config_detail::ParsedEnvText* env_file) const {
+    for (const SpellingResolvedSource* source : {&overrides_, &environment_}) {
+      const RawSetting* found = source->find("LUNA_VARIANT");
+      if (found != nullptr && !trim(found->value).empty()) return config_detail::to_lower(trim(found->value));
+    }
+    if (env_file != nullptr) {
+      for (const config_detail::EnvEntry& entry : env_file->entries) {
+        if (entry.value && iequals(entry.key, "LUNA_VARIANT") && !trim(*entry.value).empty()) {
+          return config_detail::to_lower(trim(*entry.value));
+        }
+      }
+    }
+    return "personal";
+  }
+
+  // Each file is expanded on its own (${NAME} sees its own lines and the environment), as
+  // pydantic-settings reads each of its env files with python-dotenv.
+  std::optional<config_detail::ParsedEnvText> parse_file(const std::filesystem::path& path) const {
+    const std::optional<std::string> text = config_detail::read_env_file(path);
+    if (!text) return std::nullopt;
+    config_detail::ParsedEnvText parsed = config_detail::parse_env_text(*text);
+    config_detail::expand_variables(
+        parsed.entries, [this](const std::string& name) -> std::optional<std::string> {
+          if (auto found = raw_overrides_->find(name); found != raw_overrides_->end()) return found->second;
+          if (const char* value = std::getenv(name.c_str())) return std::string(value);
+          return std::nullopt;
+        });
+    return parsed;
+  }
+
+  void take_values(const config_detail::ParsedEnvText& parsed, const std::filesystem::path& path) {
+    for (const config_detail::EnvEntry& entry : parsed.entries) {
+      if (!entry.value) continue;  // a bare `KEY` line sets nothing, as in python-dotenv
+      std::string canonical = to_upper(entry.key);
+      if (!is_setting_name(canonical) || canonical == "LUNA_ENV_FILE") continue;
+      file_values_[canonical] =
+          RawSetting{*entry.value, entry.key, fmt::format("{} line {}", path.string(), entry.line)};
+    }
+  }
+
   std::filesystem::path working_dir_;
   SpellingResolvedSource overrides_{"the overrides"};
   SpellingResolvedSource environment_{"the environment"};
@@ -359,6 +410,7 @@ std::vector<std::pair<std::string, std::string>> Settings::describe() const {
   const auto flag = [](bool value) { return std::string(value ? "true" : "false"); };
   return {
       {"LUNA_ENV_FILE", env_file.string()},
+      {"LUNA_VARIANT", variant},
       {"LUNA_DATA_DIR", data_dir.string()},
       {"DB_URL", db_url.empty() ? std::string() : db.redacted()},
       {"DB_PATH", db_path.string()},
@@ -394,7 +446,7 @@ Settings load_settings(const std::map<std::string, std::string>& overrides,
   base = base.lexically_normal();
   SettingSources sources(overrides, base);
   Settings settings;
-  settings.env_file = sources.read_env_file();
+  sources.read_env_files(settings);
   const SettingReader reader(sources);
   constexpr long long kIntMax = std::numeric_limits<int>::max();
 

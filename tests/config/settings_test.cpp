@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string> kAllNames = {
     "LUNA_ENV_FILE",
+    "LUNA_VARIANT",
     "LUNA_DATA_DIR",
     "DB_URL",
     "DB_PATH",
@@ -295,6 +296,145 @@ TEST_F(SettingsTest, EmptyLunaEnvFileReadsNoFile) {
   EXPECT_EQ(settings.pool_size, 10);
   EXPECT_EQ(settings.env_file, fs::path());
   EXPECT_EQ(value_in(settings, "LUNA_ENV_FILE"), "");
+}
+
+// Luna's backend/config.py: `.env`, then `.env.{variant}` when it exists (variant from
+// LUNA_VARIANT in the environment, else luna_variant in .env, else personal; only personal and
+// business); a later file overrides an earlier one and the environment overrides both.
+TEST_F(SettingsTest, PersonalVariantFileOverlaysDotEnvByDefault) {
+  write_env("DB_POOL_SIZE=3\nDB_MAX_OVERFLOW=4\n");
+  write_env("DB_URL=postgresql://luna@db.example/luna\nDB_POOL_SIZE=5\n", ".env.personal");
+  write_env("DB_POOL_SIZE=6\n", ".env.business");
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "personal");
+  EXPECT_EQ(settings.db.backend, Backend::postgresql);
+  EXPECT_EQ(settings.db.host, "db.example");
+  EXPECT_EQ(settings.pool_size, 5);     // the overlay wins over .env
+  EXPECT_EQ(settings.max_overflow, 4);  // what only .env sets still applies
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / ".env", dir_.path() / ".env.personal"}));
+  EXPECT_EQ(settings.env_file, dir_.path() / ".env");
+  EXPECT_TRUE(settings.warnings.empty());
+}
+
+TEST_F(SettingsTest, VariantFileIsReadWithoutADotEnv) {
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");
+  const Settings settings = load();
+  EXPECT_EQ(settings.pool_size, 5);
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / ".env.personal"}));
+}
+
+TEST_F(SettingsTest, EnvironmentAndOverridesBeatTheVariantFile) {
+  write_env("DB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=5\nDB_MAX_OVERFLOW=7\n", ".env.personal");
+  environment_.set("DB_POOL_SIZE", "8");
+  const Settings from_environment = load();
+  EXPECT_EQ(from_environment.pool_size, 8);
+  EXPECT_EQ(from_environment.max_overflow, 7);
+  EXPECT_EQ(load({{"DB_POOL_SIZE", "9"}}).pool_size, 9);
+}
+
+TEST_F(SettingsTest, VariantFromTheEnvironmentBeatsDotEnv) {
+  write_env("luna_variant=personal\nDB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");
+  write_env("DB_POOL_SIZE=6\n", ".env.business");
+  environment_.set("LUNA_VARIANT", "business");
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "business");
+  EXPECT_EQ(settings.pool_size, 6);
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / ".env", dir_.path() / ".env.business"}));
+  // The overrides (the CLI's --set) sit above the environment here too.
+  EXPECT_EQ(load({{"LUNA_VARIANT", "personal"}}).pool_size, 5);
+}
+
+TEST_F(SettingsTest, VariantFromDotEnvNamesAreCaseInsensitiveAndValuesLowerCased) {
+  write_env("Luna_Variant=  Business \nDB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=6\n", ".env.business");
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "business");
+  EXPECT_EQ(settings.pool_size, 6);
+  environment_.set("luna_variant", "PERSONAL");  // Luna also reads the lower-case spelling
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");
+  EXPECT_EQ(load().pool_size, 5);
+}
+
+TEST_F(SettingsTest, FirstVariantLineOfDotEnvChoosesTheFileAsInLuna) {
+  // Luna's _read_env_value() stops at the first matching line.
+  write_env("LUNA_VARIANT=business\nLUNA_VARIANT=personal\n");
+  write_env("DB_POOL_SIZE=6\n", ".env.business");
+  EXPECT_EQ(load().pool_size, 6);
+}
+
+TEST_F(SettingsTest, EmptyVariantMeansPersonal) {
+  write_env("LUNA_VARIANT=\n");
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");
+  environment_.set("LUNA_VARIANT", "");
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "personal");
+  EXPECT_EQ(settings.pool_size, 5);
+}
+
+TEST_F(SettingsTest, MissingVariantFileIsFine) {
+  write_env("LUNA_VARIANT=business\nDB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");  // not the selected variant: not read
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "business");
+  EXPECT_EQ(settings.pool_size, 3);
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / ".env"}));
+  EXPECT_TRUE(settings.warnings.empty());
+}
+
+TEST_F(SettingsTest, UnknownVariantReadsOnlyDotEnvAndWarns) {
+  write_env("DB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=5\n", ".env.staging");
+  environment_.set("LUNA_VARIANT", "Staging");
+  const Settings settings = load();
+  EXPECT_EQ(settings.variant, "staging");
+  EXPECT_EQ(settings.pool_size, 3);
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / ".env"}));
+  ASSERT_EQ(settings.warnings.size(), 1U);
+  EXPECT_TRUE(contains(settings.warnings[0], "LUNA_VARIANT")) << settings.warnings[0];
+  EXPECT_TRUE(contains(settings.warnings[0], "'staging'")) << settings.warnings[0];
+}
+
+TEST_F(SettingsTest, VariantNamingAPathIsUnknownAndReadsNothing) {
+  fs::create_directory(dir_ / "sub");
+  write_env("DB_POOL_SIZE=5\n", "sub/x");
+  environment_.set("LUNA_VARIANT", "/../sub/x");
+  const Settings settings = load();
+  EXPECT_EQ(settings.pool_size, 10);
+  EXPECT_EQ(settings.warnings.size(), 1U);
+}
+
+TEST_F(SettingsTest, ExplicitEnvFileReplacesTheWholeList) {
+  write_env("DB_POOL_SIZE=3\n");
+  write_env("DB_POOL_SIZE=5\n", ".env.personal");
+  write_env("DB_MAX_OVERFLOW=4\n", "only.env");
+  const Settings settings = load({{"LUNA_ENV_FILE", "only.env"}});
+  EXPECT_EQ(settings.pool_size, 10);
+  EXPECT_EQ(settings.max_overflow, 4);
+  EXPECT_EQ(settings.env_files, (std::vector<fs::path>{dir_.path() / "only.env"}));
+  const Settings none = load({{"LUNA_ENV_FILE", ""}});
+  EXPECT_EQ(none.pool_size, 10);
+  EXPECT_TRUE(none.env_files.empty());
+}
+
+TEST_F(SettingsTest, EachEnvFileExpandsVariablesOnItsOwn) {
+  write_env("LUNA_DATA_DIR=/srv/luna\n");
+  write_env("CHROMA_PATH=${LUNA_DATA_DIR:-/fallback}/chroma\n", ".env.personal");
+  EXPECT_EQ(load().chroma_path, fs::path("/fallback/chroma"));
+}
+
+TEST_F(SettingsTest, VariantFileErrorsNameThatFileAndLine) {
+  write_env("DB_POOL_SIZE=3\n");
+  write_env("# personal\nDB_POOL_SIZE=abc\n", ".env.personal");
+  const std::string message = error_of();
+  EXPECT_TRUE(contains(message, (dir_ / ".env.personal").string() + " line 2")) << message;
+}
+
+TEST_F(SettingsTest, UnreadableVariantFileIsAnError) {
+  fs::create_directory(dir_ / ".env.personal");
+  const std::string message = error_of();
+  EXPECT_TRUE(contains(message, (dir_ / ".env.personal").string())) << message;
 }
 
 TEST_F(SettingsTest, ExplicitEnvFileThatDoesNotExistIsAnError) {
