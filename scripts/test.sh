@@ -44,3 +44,9 @@ fi
 
 step "tests"
 (cd build && ctest -L all --output-on-failure)
+
+step "Luna compatibility suite (Python: Luna's ORM and alembic against lunadb, on SQLite, PostgreSQL, MariaDB)"
+scripts/compat-venv.sh
+# pytest exits 5 when it collects nothing, which set -e turns into a failure, as it should.
+(cd tests/compat && PATH="$root/build/compat-venv/bin:$PATH" LUNADB_BIN="$root/build/lunadb" \
+   "$root/build/compat-venv/bin/pytest" -p no:cacheprovider)

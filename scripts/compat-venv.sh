@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates (once) the Python venv the Luna compatibility suite (tests/compat/) runs in. It prints
+# nothing when the venv is already set up, so callers can run it every time. The venv lives in
+# build/compat-venv unless LUNADB_COMPAT_VENV names another place.
+# SQLAlchemy is the version Luna pins (backend/requirements.txt); the others what Luna allows.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${LUNADB_COMPAT_VENV:-$root/build/compat-venv}"
+requirements=(
+  "SQLAlchemy==2.0.36"
+  "alembic>=1.13,<2"
+  "psycopg2-binary>=2.9,<3"
+  "PyMySQL>=1.1,<2"
+  "pytest>=8,<9"
+)
+# The stamp holds the requirement list: a changed pin rebuilds the venv, an unchanged one is a no-op.
+stamp="$venv/.lunadb-requirements"
+wanted="$(printf '%s\n' "${requirements[@]}")"
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+  exit 0
+fi
+python="${PYTHON:-python3}"
+rm -rf "$venv"
+"$python" -m venv "$venv" >/dev/null
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >&2
+printf '%s\n' "$wanted" >"$stamp"
