@@ -416,6 +416,33 @@ TEST(VectorsCli, DeleteNeedsAFilter) {
   EXPECT_EQ(Json::parse(vectors(dir, "get --collection c").out)["ids"], Json::array({"r6", "r8"}));
 }
 
+// Issue 13's reproductions, through the binary: a 50,000-character document under $regex (the
+// process used to die with SIGSEGV), a regex over UTF-8 characters, an integer above 2^53 against a
+// float, and #document inside --where; in get, query and delete.
+TEST(VectorsCli, RegexOnLongDocumentsUtf8AndExactIntegersDoNotCrashOrMismatch) {
+  TempDir dir;
+  Json big = {{"id", "big"}, {"embedding", {0.1, 0.2, 0.3}}, {"document", std::string(50'000, 'a')}};
+  Json jp = {{"id", "jp"}, {"embedding", {0.3, 0.2, 0.1}}, {"document", "テキスト"}, {"metadata", {{"n", 9007199254740993LL}}}};
+  write_text(dir / "in.jsonl", big.dump() + "\n" + jp.dump() + "\n");
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection big").code, 0);
+  Result all = vectors(dir, "get --collection big --where-document '{\"$regex\":\".*\"}'");
+  ASSERT_EQ(all.code, 0) << describe(all);
+  EXPECT_EQ(Json::parse(all.out)["ids"], Json::array({"big", "jp"}));
+  Result queried = vectors(dir, "query --collection big --embedding '[0.1,0.2,0.3]' --k 2 --where-document '{\"$regex\":\"^a+$\"}'");
+  ASSERT_EQ(queried.code, 0) << describe(queried);
+  EXPECT_EQ(Json::parse(queried.out)["ids"], Json::parse(R"([["big"]])"));
+  Result utf8 = vectors(dir, "get --collection big --where-document '{\"$regex\":\"テ.スト\"}'");
+  EXPECT_EQ(Json::parse(utf8.out)["ids"], Json::array({"jp"})) << describe(utf8);
+  Result exact = vectors(dir, "get --collection big --where '{\"n\":{\"$gt\":9007199254740992.0}}'");
+  EXPECT_EQ(Json::parse(exact.out)["ids"], Json::array({"jp"})) << describe(exact);
+  Result in_where = vectors(dir, "get --collection big --where '{\"#document\":{\"$contains\":\"テキ\"}}'");
+  EXPECT_EQ(Json::parse(in_where.out)["ids"], Json::array({"jp"})) << describe(in_where);
+  Result deleted = vectors(dir, "delete --collection big --where-document '{\"$regex\":\"^a+$\"}'");
+  ASSERT_EQ(deleted.code, 0) << describe(deleted);
+  EXPECT_NE(deleted.out.find("deleted 1 record "), std::string::npos) << deleted.out;
+  EXPECT_EQ(count_of(dir, "big"), 1u);
+}
+
 TEST(VectorsCli, BadFiltersAndOptions) {
   TempDir dir;
   write_text(dir / "in.jsonl", jsonl(0, 4, 4));
