@@ -20,6 +20,7 @@
 #include "lunadb/embed.hpp"
 #include "lunadb/error.hpp"
 #include "lunadb/vector.hpp"
+#include "vector/record_db.hpp"
 
 namespace lunadb::cli {
 
@@ -29,9 +30,17 @@ namespace fs = std::filesystem;
 using vector::Json;
 using namespace vectors;
 
-// Read-only commands never create CHROMA_PATH: a missing store is an empty one.
+// Read-only commands never create anything: a missing store is an empty one, and so is a folder
+// that holds no lunadb store. Luna's own layout puts ChromaDB's files in CHROMA_PATH, and opening
+// the store there would add lunadb-vectors.sqlite3 and LOCK beside them.
 std::unique_ptr<vector::VectorStore> open_store(const Settings& settings, bool create) {
-  if (!create && !fs::exists(settings.chroma_path)) return nullptr;
+  if (!create && !fs::exists(settings.chroma_path / vector::detail::kRecordsFileName)) {
+    if (fs::exists(settings.chroma_path / "chroma.sqlite3")) {
+      std::cerr << "lunadb: CHROMA_PATH (" << settings.chroma_path.string()
+                << ") holds ChromaDB's files and no lunadb vector store; nothing was created or changed there\n";
+    }
+    return nullptr;
+  }
   return vector::VectorStore::open(settings.chroma_path);
 }
 

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <algorithm>
 #include <vector>
 
 #include "support/fake_embedding_server.hpp"
@@ -441,6 +442,34 @@ TEST(VectorsCli, RegexOnLongDocumentsUtf8AndExactIntegersDoNotCrashOrMismatch) {
   ASSERT_EQ(deleted.code, 0) << describe(deleted);
   EXPECT_NE(deleted.out.find("deleted 1 record "), std::string::npos) << deleted.out;
   EXPECT_EQ(count_of(dir, "big"), 1u);
+}
+
+// Luna keeps ChromaDB's files in CHROMA_PATH: read-only commands pointed there must not add
+// lunadb-vectors.sqlite3 or LOCK beside them, nor change a byte.
+TEST(VectorsCli, ReadOnlyCommandsCreateNothingInAFolderThatIsNotALunadbStore) {
+  TempDir dir;
+  const fs::path chroma = dir / "chroma";  // CHROMA_PATH as vectors() sets it
+  fs::create_directories(chroma / "635dbf62-1766-4f14-b898-a5716114bbe2");
+  ASSERT_EQ(run_command("sqlite3 " + quote((chroma / "chroma.sqlite3").string()) +
+                        " 'CREATE TABLE collections (id TEXT, name TEXT); INSERT INTO collections VALUES (1, 2)'"),
+            0);
+  write_text(chroma / "635dbf62-1766-4f14-b898-a5716114bbe2/header.bin", "hnsw");
+  auto listing = [&] {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto& entry : fs::recursive_directory_iterator(chroma)) {
+      files.emplace_back(entry.path().string(), entry.is_regular_file() ? read_file(entry.path()) : "");
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  const auto before = listing();
+  for (const char* command : {"list", "list --json", "count --collection luna_facts", "stats --collection luna_facts",
+                              "get --collection luna_facts", "export --collection luna_facts",
+                              "query --collection luna_facts --embedding '[0.1,0.2]'"}) {
+    Result r = vectors(dir, command);
+    EXPECT_NE(r.err.find("holds ChromaDB's files and no lunadb vector store"), std::string::npos) << command << ": " << describe(r);
+    EXPECT_EQ(listing(), before) << command;
+  }
 }
 
 TEST(VectorsCli, BadFiltersAndOptions) {
