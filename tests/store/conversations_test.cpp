@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "sql/value.hpp"
@@ -290,6 +291,53 @@ TEST_P(StoreConversations, StoreOpenedFromSettingsSeesTheSameDatabase) {
   EXPECT_EQ(db().conversations().get(conversation.id)->message_count, 1);
   EXPECT_EQ(moved.personality().get().current_mood, "neutral");
   EXPECT_GE(moved.connection_source().stats().checkouts, 3u);
+}
+
+// Luna's DateTime columns hold naive UTC wall time. On PostgreSQL the column is TIMESTAMP WITHOUT
+// TIME ZONE, so a session TimeZone other than UTC (PGTZ for the store's connections, SET TimeZone
+// for the reader) must change neither what is stored nor what the store reads back.
+TEST_P(StoreConversations, TimestampsAreStoredAsNaiveUtcWallTime) {
+  using namespace std::chrono;
+  const sql::Timestamp written = sys_days{2026y / March / 1} + 23h + 34min + 56s + 123456us;
+  const bool plain_postgres = GetParam().name == "postgresql";
+  std::optional<std::string> saved_pgtz;
+  if (const char* value = std::getenv("PGTZ")) saved_pgtz = value;
+  if (plain_postgres) ::setenv("PGTZ", "Asia/Kolkata", 1);
+  std::int64_t id = 0;
+  {
+    auto opened = store::Store::open(settings_);
+    Conversation draft;
+    draft.ended_at = written;
+    id = opened.conversations().add(draft).id;
+    auto read = opened.conversations().get(id);
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->ended_at, written) << "read through a session whose TimeZone is not UTC";
+  }
+  if (saved_pgtz) {
+    ::setenv("PGTZ", saved_pgtz->c_str(), 1);
+  } else {
+    ::unsetenv("PGTZ");
+  }
+  auto read = db().conversations().get(id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->ended_at, written);
+
+  auto lease = raw();
+  std::string wall_time_sql;
+  switch (url_.backend) {
+    case Backend::sqlite: wall_time_sql = "SELECT ended_at FROM conversations WHERE id = "; break;
+    case Backend::mysql:
+      wall_time_sql = "SELECT DATE_FORMAT(ended_at, '%Y-%m-%d %H:%i:%s.%f') FROM conversations WHERE id = ";
+      break;
+    default:
+      if (plain_postgres) lease->execute("SET TimeZone TO 'America/Los_Angeles'");
+      wall_time_sql = "SELECT to_char(ended_at, 'YYYY-MM-DD HH24:MI:SS.US') FROM conversations WHERE id = ";
+      break;
+  }
+  auto st = lease->prepare(wall_time_sql + std::to_string(id));
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_text(0), "2026-03-01 23:34:56.123456");
+  if (plain_postgres) lease->execute("RESET TimeZone");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConversations, ::testing::ValuesIn(store_backends()), backend_name);
