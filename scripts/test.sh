@@ -48,5 +48,7 @@ step "tests"
 step "Luna compatibility suite (Python: Luna's ORM and alembic against lunadb, on SQLite, PostgreSQL, MariaDB)"
 scripts/compat-venv.sh
 # pytest exits 5 when it collects nothing, which set -e turns into a failure, as it should.
+# import-chroma against folders written by the real chromadb 0.5.20 (Luna's pin) and 1.5.
+chroma_pythons="$(scripts/chroma-venvs.sh)"
 (cd tests/compat && PATH="$root/build/compat-venv/bin:$PATH" LUNADB_BIN="$root/build/lunadb" \
-   "$root/build/compat-venv/bin/pytest" -p no:cacheprovider)
+   LUNADB_CHROMA_PYTHONS="$chroma_pythons" "$root/build/compat-venv/bin/pytest" -p no:cacheprovider)

@@ -493,7 +493,8 @@ void register_export(CLI::App& group, Context& context) {
 
 void register_vector_commands(CLI::App& app, Context& context) {
   CLI::App* group = app.add_subcommand(
-      "vectors", "The embedded vector store at CHROMA_PATH: list, stats, count, get, query, delete, import, export");
+      "vectors", "The embedded vector store at CHROMA_PATH: list, stats, count, get, query, delete, import, export, "
+               "import-chroma");
   group->require_subcommand(1);
   register_list(*group, context);
   register_stats(*group, context);
@@ -503,6 +504,7 @@ void register_vector_commands(CLI::App& app, Context& context) {
   register_delete(*group, context);
   register_import(*group, context);
   register_export(*group, context);
+  register_vector_import_chroma(*group, context);
 }
 
 }  // namespace lunadb::cli
