@@ -308,12 +308,26 @@ struct Migrator::Impl {
     }
   }
 
-  // The common loop of upgrade and downgrade: each step re-reads alembic_version inside its own
-  // write transaction, so a revision another process applied meanwhile is skipped, not repeated.
+  // stamp's work, while the caller holds the MigrationLock.
+  void stamp_locked(std::string_view target, bool purge) {
+    auto new_rows = set().heads_of(set().position(target));
+    sql::Connection& c = conn();
+    sql::Transaction tx(c, sql::TransactionMode::write);
+    auto rows = read_rows(c);
+    if (!purge) check_known(rows);
+    if (!c.dialect().table_exists(c, kVersionTable)) c.execute(create_version_table_sql());
+    c.execute("DELETE FROM alembic_version");
+    for (auto& id : new_rows) execute_version(c, insert_version(id));
+    tx.commit();
+    say(fmt::format("Running stamp_revision {} -> {}", fmt::join(rows, ", "), fmt::join(new_rows, ", ")));
+  }
+
+  // The common loop of upgrade and downgrade, run while the caller holds the MigrationLock: each
+  // step re-reads alembic_version inside its own write transaction, so a revision another process
+  // applied meanwhile is skipped, not repeated.
   template <class NextStep>
   std::vector<std::string> run(Direction direction, NextStep next_step) {
     sql::Connection& c = conn();
-    MigrationLock lock(c);
     std::vector<std::string> done;
     for (;;) {
       ForeignKeysOff foreign_keys_off(c);
@@ -372,8 +386,10 @@ Adoption Migrator::inspect_adoption() {
 }
 
 Adoption Migrator::adopt() {
-  Adoption adoption = inspect_adoption();
-  if (adoption.state == Adoption::State::adoptable) stamp(adoption.revision);
+  sql::Connection& c = impl_->conn();
+  MigrationLock lock(c);
+  Adoption adoption = migrate::inspect_adoption(c, impl_->set(), read_rows(c));
+  if (adoption.state == Adoption::State::adoptable) impl_->stamp_locked(adoption.revision, false);
   return adoption;
 }
 
@@ -382,6 +398,10 @@ std::vector<std::string> Migrator::upgrade(std::string_view target) {
     throw Error(ErrorKind::usage, fmt::format("Range revision not allowed: '{}' (a START:END range works only with --sql)", target));
   const RevisionSet& set = impl_->set();
   sql::Connection& c = impl_->conn();
+  // Held from the first look on: without transactional DDL (MySQL) another process's upgrade that
+  // is half way through revision 001 shows Luna's tables without an alembic_version row, which
+  // must not be mistaken for a database create_all() made.
+  MigrationLock lock(c);
   auto rows = read_rows(c);
   if (rows.empty()) {
     // A database Luna's create_all() made has its tables but no alembic_version: creating them
@@ -395,7 +415,7 @@ std::vector<std::string> Migrator::upgrade(std::string_view target) {
     }
     if (adoption.state == Adoption::State::adoptable) {
       impl_->say(fmt::format("Adopting a database made by Luna's create_all(): it matches revision {}", adoption.revision));
-      stamp(adoption.revision);
+      impl_->stamp_locked(adoption.revision, false);
       rows = read_rows(c);
     }
   }
@@ -416,6 +436,7 @@ std::vector<std::string> Migrator::downgrade(std::string_view target) {
     throw Error(ErrorKind::usage, fmt::format("Range revision not allowed: '{}' (a START:END range works only with --sql)", target));
   const RevisionSet& set = impl_->set();
   sql::Connection& c = impl_->conn();
+  MigrationLock lock(c);
   auto rows = read_rows(c);
   impl_->check_known(rows);
   RevisionIds removal = set.downgrade_removal(target, set.with_ancestors(RevisionIds(rows.begin(), rows.end())));
@@ -453,18 +474,8 @@ std::vector<RevisionSummary> Migrator::history(bool indicate_current) {
 void Migrator::stamp(std::string_view target, bool purge) {
   if (target.find(':') != std::string_view::npos)
     throw Error(ErrorKind::usage, fmt::format("Range revision not allowed: '{}' (a START:END range works only with --sql)", target));
-  const RevisionSet& set = impl_->set();
-  auto new_rows = set.heads_of(set.position(target));
-  sql::Connection& c = impl_->conn();
-  MigrationLock lock(c);
-  sql::Transaction tx(c, sql::TransactionMode::write);
-  auto rows = read_rows(c);
-  if (!purge) impl_->check_known(rows);
-  if (!c.dialect().table_exists(c, kVersionTable)) c.execute(create_version_table_sql());
-  c.execute("DELETE FROM alembic_version");
-  for (auto& id : new_rows) execute_version(c, insert_version(id));
-  tx.commit();
-  impl_->say(fmt::format("Running stamp_revision {} -> {}", fmt::join(rows, ", "), fmt::join(new_rows, ", ")));
+  MigrationLock lock(impl_->conn());
+  impl_->stamp_locked(target, purge);
 }
 
 std::string Migrator::offline_sql(std::string_view range, Direction direction) {
