@@ -65,13 +65,40 @@ Json parse_filter(const std::string& text, const char* option) {
 std::string dump(const OrderedJson& value, bool pretty) { return pretty ? value.dump(2) : value.dump(); }
 
 struct FilterOptions {
-  std::vector<std::string> ids;
+  std::vector<std::string> id_arguments;  // as typed: see ids()
   std::string where;
   std::string where_document;
+
+  // Each --ids value is a JSON list of strings when it starts with '[' (the only way to name an id
+  // that contains a comma), otherwise comma-separated ids; --ids may be repeated.
+  std::vector<std::string> ids() const {
+    std::vector<std::string> out;
+    for (const auto& argument : id_arguments) {
+      if (!argument.empty() && argument.front() == '[') {
+        const Json list = vector::parse_json(argument, "--ids");
+        for (const auto& id : list) {
+          if (!id.is_string()) throw Error(ErrorKind::usage, "--ids: a JSON list must hold only strings, found " + id.dump());
+          out.push_back(id.get<std::string>());
+        }
+        continue;
+      }
+      std::size_t begin = 0;
+      for (;;) {
+        const std::size_t comma = argument.find(',', begin);
+        out.push_back(argument.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+        if (comma == std::string::npos) break;
+        begin = comma + 1;
+      }
+    }
+    return out;
+  }
 };
 
 void add_filter_options(CLI::App* command, FilterOptions& filters) {
-  command->add_option("--ids", filters.ids, "Only records with these ids (comma-separated)")->delimiter(',');
+  command->add_option("--ids", filters.id_arguments,
+                      "Only records with these ids: comma-separated, or a JSON list such as '[\"a,b\",\"c\"]' for ids "
+                      "with commas; repeatable")
+      ->allow_extra_args(false);
   command->add_option("--where", filters.where,
                       "Metadata filter, ChromaDB's JSON grammar, e.g. '{\"kind\":\"fact\"}' or "
                       "'{\"$and\":[{\"kind\":\"fact\"},{\"score\":{\"$gte\":0.5}}]}'")
@@ -206,12 +233,12 @@ void register_get(CLI::App& group, Context& context) {
   add_filter_options(get, options->filters);
   CLI::Option* limit = get->add_option("--limit", options->limit, "At most this many records");
   get->add_option("--offset", options->offset, "Skip this many matching records first");
-  get->add_option("--include", options->include, "Fields: embeddings,documents,metadatas (default documents,metadatas)")
+  get->add_option("--include", options->include, "Fields: embeddings,documents,metadatas (default documents,metadatas); '' for ids only")
       ->delimiter(',');
   get->add_flag("--pretty", options->pretty, "Indent the JSON");
   get->callback([&context, options, limit] {
     vector::GetRequest request;
-    request.ids = options->filters.ids;
+    request.ids = options->filters.ids();
     request.where = parse_filter(options->filters.where, "--where");
     request.where_document = parse_filter(options->filters.where_document, "--where-document");
     if (limit->count() > 0) request.limit = options->limit;
@@ -274,7 +301,7 @@ void register_query(CLI::App& group, Context& context) {
                                      "Results per query (default MEMORY_RETRIEVAL_COUNT)");
   add_filter_options(query, options->filters);
   query->add_option("--include", options->include,
-                    "Fields: embeddings,documents,metadatas,distances (default documents,metadatas,distances)")
+                    "Fields: embeddings,documents,metadatas,distances (default documents,metadatas,distances); '' for ids only")
       ->delimiter(',');
   query->add_flag("--pretty", options->pretty, "Indent the JSON");
   query->callback([&context, options, k] {
@@ -282,7 +309,7 @@ void register_query(CLI::App& group, Context& context) {
       throw Error(ErrorKind::usage, "query: give --embedding JSON or --text TEXT");
     }
     vector::QueryRequest request;
-    request.ids = options->filters.ids;
+    request.ids = options->filters.ids();
     request.where = parse_filter(options->filters.where, "--where");
     request.where_document = parse_filter(options->filters.where_document, "--where-document");
     request.include = parse_include(options->include, vector::include_all);
@@ -316,7 +343,7 @@ void register_delete(CLI::App& group, Context& context) {
   add_filter_options(remove, options->filters);
   remove->callback([&context, options] {
     vector::DeleteRequest request;
-    request.ids = options->filters.ids;
+    request.ids = options->filters.ids();
     request.where = parse_filter(options->filters.where, "--where");
     request.where_document = parse_filter(options->filters.where_document, "--where-document");
     if (request.ids.empty() && request.where.is_null() && request.where_document.is_null()) {

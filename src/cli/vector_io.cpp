@@ -113,6 +113,7 @@ Json float_array(const std::vector<float>& values) {
 unsigned parse_include(const std::vector<std::string>& words, unsigned allowed) {
   unsigned include = 0;
   for (const auto& word : words) {
+    if (word.empty()) continue;  // --include '' asks for ids only, as ChromaDB's include=[]
     unsigned bit = 0;
     if (word == "embeddings") bit = vector::include_embeddings;
     else if (word == "documents") bit = vector::include_documents;

@@ -278,7 +278,7 @@ void CollectionImpl::maybe_compact() {
 
 void CollectionImpl::validate_id(const std::string& id, const std::string& what) const {
   if (id.empty()) invalid(what + ": record ids must be non-empty");
-  if (id.size() > kMaxIdBytes) invalid(what + ": record id longer than 4096 bytes");
+  if (id.size() > kMaxIdBytes) invalid(what + ": record id of " + std::to_string(id.size()) + " bytes; ids are limited to 4096 bytes");
   if (!sql::is_valid_utf8(id)) invalid(what + ": record id is not valid UTF-8");
 }
 

@@ -397,6 +397,54 @@ TEST(VectorsCli, ExistingIdsNeedUpsert) {
   EXPECT_EQ(Json::parse(vectors(dir, "get --collection c --ids r2").out)["documents"][0], "changed");
 }
 
+TEST(VectorsCli, IdsWithCommasRepeatedIdsAndIdsOnlyGet) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", R"({"id":"fact,1","embedding":[1,0],"document":"comma"})"
+                               "\n"
+                               R"({"id":"c","embedding":[0,1],"document":"plain"})"
+                               "\n"
+                               R"({"id":"d","embedding":[1,1],"document":"third"})"
+                               "\n");
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection t").code, 0);
+
+  Result listed = vectors(dir, R"(get --collection t --ids '["fact,1","c"]')");
+  ASSERT_EQ(listed.code, 0) << describe(listed);
+  EXPECT_EQ(Json::parse(listed.out)["ids"], Json::parse(R"(["fact,1","c"])"));
+  EXPECT_EQ(Json::parse(listed.out)["documents"][0], "comma");
+
+  // Repeated --ids and the comma form add up; --include '' gives ids only, as include=[] does.
+  Result repeated = vectors(dir, "get --collection t --ids c --ids d,nothing --include ''");
+  ASSERT_EQ(repeated.code, 0) << describe(repeated);
+  EXPECT_EQ(Json::parse(repeated.out), Json::parse(R"({"ids":["c","d"]})"));
+  Result all_ids = vectors(dir, "get --collection t --include ''");
+  EXPECT_EQ(Json::parse(all_ids.out), Json::parse(R"({"ids":["fact,1","c","d"]})")) << describe(all_ids);
+  Result query_ids = vectors(dir, "query --collection t --embedding '[1,0]' -k 1 --include ''");
+  EXPECT_EQ(Json::parse(query_ids.out), Json::parse(R"({"ids":[["fact,1"]]})")) << describe(query_ids);
+
+  // The comma form splits: "fact,1" is two ids there and matches nothing.
+  EXPECT_EQ(Json::parse(vectors(dir, "get --collection t --ids fact,1").out)["ids"], Json::array());
+
+  Result not_strings = vectors(dir, R"(get --collection t --ids '["c",1]')");
+  EXPECT_NE(not_strings.code, 0);
+  EXPECT_NE(not_strings.err.find("--ids"), std::string::npos) << describe(not_strings);
+  Result bad_json = vectors(dir, "get --collection t --ids '[\"c\"'");
+  EXPECT_NE(bad_json.code, 0);
+  EXPECT_NE(bad_json.err.find("--ids"), std::string::npos) << describe(bad_json);
+
+  Result deleted = vectors(dir, R"(delete --collection t --ids '["fact,1"]')");
+  ASSERT_EQ(deleted.code, 0) << describe(deleted);
+  EXPECT_EQ(count_of(dir, "t"), 2u);
+
+  // The id limit is stated in the error: 4096 bytes are accepted, 4097 are not.
+  write_text(dir / "long.jsonl", Json{{"id", std::string(4096, 'x')}, {"embedding", {1, 0}}}.dump() + "\n");
+  EXPECT_EQ(vectors(dir, "import long.jsonl --collection t").code, 0);
+  write_text(dir / "longer.jsonl", Json{{"id", std::string(4097, 'x')}, {"embedding", {1, 0}}}.dump() + "\n");
+  Result too_long = vectors(dir, "import longer.jsonl --collection t");
+  EXPECT_EQ(too_long.code, 1) << describe(too_long);
+  EXPECT_NE(too_long.err.find("4097 bytes; ids are limited to 4096 bytes"), std::string::npos) << describe(too_long);
+  EXPECT_EQ(count_of(dir, "t"), 3u);
+}
+
 TEST(VectorsCli, DeleteNeedsAFilter) {
   TempDir dir;
   write_text(dir / "in.jsonl", jsonl(0, 10, 4));
