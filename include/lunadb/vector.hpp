@@ -105,6 +105,12 @@ struct QueryRequest {
   // The model the query vectors come from. When set and different from the collection's
   // embedding_model the query is refused (distances between models are meaningless).
   std::string embedding_model;
+  // Search effort. Left empty, the collection chooses: its search tuner (OpenOptions) raises ef
+  // until sampled queries reach the target recall, or scans exactly when that is cheaper.
+  // ef_search fixes the HNSW candidate list for this query (at least 2 * n_results is used);
+  // exact = true compares the query with every candidate record (recall 1, linear cost).
+  std::optional<std::size_t> ef_search;
+  bool exact = false;
 };
 
 // One per query vector, nearest first. Fewer than n_results when fewer records match.
