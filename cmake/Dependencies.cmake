@@ -10,6 +10,7 @@ pkg_check_modules(ODBC REQUIRED IMPORTED_TARGET odbc)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 # RE2: linear-time regular expressions with bounded memory, for where_document $regex.
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)

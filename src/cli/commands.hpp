@@ -37,6 +37,7 @@ void register_config_commands(CLI::App& app, Context& context);    // config, st
 void register_migrate_commands(CLI::App& app, Context& context);   // upgrade, downgrade, current, history, heads, stamp, revision, check
 void register_db_commands(CLI::App& app, Context& context);        // ping
 void register_vector_commands(CLI::App& app, Context& context);    // vectors ...
+void register_backup_commands(CLI::App& app, Context& context);    // backup, backup list/verify, restore
 void register_vector_import_chroma(CLI::App& group, Context& context);  // vectors import-chroma
 // `bench` is created by main; each benchmark adds itself as a subcommand of it.
 void register_bench_writes(CLI::App& bench, Context& context);   // bench writes   (src/cli/bench_writes.cpp)

@@ -1,0 +1,100 @@
+#pragma once
+// Backups of a Luna store: the relational database and the vector store copied at one moment
+// into a backup *set* (a folder `luna-YYYYMMDD-HHMMSS` with a manifest of counts and SHA-256
+// checksums), verified, pruned, and restored so that the target is either the old store or the
+// restored one, never a mix. docs/backup.md describes the set format and each guarantee.
+//
+// Backends: SQLite (the relational database) and the embedded vector store. A server DB_URL
+// (PostgreSQL, MySQL/MariaDB, SQL Server) is refused with Error(unsupported) for now.
+//
+// Thread-safety: the functions may be called from any thread. create_backup holds the backup
+// folder's lock file (flock) while it writes and prunes: a second backup into the same folder
+// meanwhile, from a thread or a process, fails with Error(busy) and changes nothing. The live store
+// may be written by other threads and processes throughout a backup. restore_backup must not run
+// while anything else uses the target (it holds the vector store's lock; stop Luna first).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lunadb/config.hpp"
+
+namespace lunadb::backup {
+
+// The manifest's format version; a set written by a newer lunadb is refused.
+inline constexpr int kManifestFormat = 1;
+
+struct CollectionCount {
+  std::string name;
+  std::uint64_t records = 0;
+  std::int64_t last_seq = 0;  // the highest sequence number the copy holds for the collection
+};
+
+struct ManifestFile {
+  std::string path;  // relative to the set, '/'-separated
+  std::uint64_t bytes = 0;
+  std::string sha256;  // lower-case hex
+};
+
+struct Manifest {
+  int format = kManifestFormat;
+  std::string lunadb_version;
+  std::string created_at;  // UTC, ISO 8601
+  std::string backend;     // "sqlite"
+  std::string revision;    // alembic_version of the copy ("" when none)
+  std::map<std::string, std::uint64_t> rows;  // per table
+  bool has_vectors = false;
+  std::vector<CollectionCount> collections;
+  std::vector<ManifestFile> files;
+};
+
+struct BackupOptions {
+  std::filesystem::path directory;  // empty: <LUNA_DATA_DIR>/backups
+  std::size_t keep = 7;             // complete sets kept after pruning (at least 1)
+  bool daily = false;               // do nothing when a set of today (UTC) exists
+};
+
+struct BackupResult {
+  bool written = false;  // false: --daily found today's set
+  std::filesystem::path set;
+  Manifest manifest;
+  std::vector<std::filesystem::path> pruned;
+  std::uint64_t bytes = 0;
+};
+
+// Takes a backup set of the configured store. Error(unsupported) for a server DB_URL,
+// Error(io) naming the file for a write failure (a full disk): the partial set is removed.
+BackupResult create_backup(const Settings& settings, const BackupOptions& options);
+
+struct SetInfo {
+  std::filesystem::path folder;
+  std::string name;
+  std::optional<Manifest> manifest;  // empty when the manifest cannot be read
+  std::string problem;               // why not, when empty
+};
+// Complete sets in `directory` (never the partial ones), oldest first.
+std::vector<SetInfo> list_backups(const std::filesystem::path& directory);
+
+// Checks every file's size and SHA-256 against the manifest, then opens each part (SQLite
+// integrity_check and foreign_key_check, row and record counts). Throws Error(corrupt) naming
+// the file at fault, Error(unsupported) for a manifest of a newer format. Returns the manifest.
+Manifest verify_backup(const std::filesystem::path& set);
+
+struct RestoreOptions {
+  bool force = false;  // overwrite a non-empty database / vector store
+};
+struct RestoreResult {
+  Manifest manifest;
+  std::map<std::string, std::uint64_t> rows;  // counted in the restored database
+  std::vector<CollectionCount> collections;   // counted in the restored vector store
+  std::vector<std::string> differences;       // against the manifest; empty when equal
+};
+// Verifies `set`, then replaces the configured SQLite database and vector store with it.
+// Error(usage) naming what is there when the target is not empty and !force; Error(busy) when
+// the vector store is open in another process.
+RestoreResult restore_backup(const Settings& settings, const std::filesystem::path& set, const RestoreOptions& options);
+
+}  // namespace lunadb::backup

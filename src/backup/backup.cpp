@@ -1,0 +1,496 @@
+#include "lunadb/backup.hpp"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "backup/sqlite_file.hpp"
+#include "lunadb/error.hpp"
+#include "vector/io.hpp"
+#include "vector/record_db.hpp"
+
+namespace lunadb::backup {
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char* kManifestName = "manifest.json";
+constexpr const char* kDatabaseName = "luna.db";
+constexpr const char* kVectorsFolder = "vectors";
+constexpr const char* kPartialPrefix = ".partial-";
+constexpr const char* kSetPrefix = "luna-";
+
+[[noreturn]] void io_error(const fs::path& file, const std::string& what, int error_number) {
+  throw Error(ErrorKind::io, file.string() + ": " + what + ": " + std::strerror(error_number));
+}
+
+std::string utc_stamp(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, format, &tm);
+  return buffer;
+}
+
+// SHA-256 of a file, streamed; Error(io) when it cannot be read.
+std::string sha256_of_file(const fs::path& file, std::uint64_t* bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) io_error(file, "cannot read", errno);
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::internal, "SHA-256 is not available");
+  std::vector<char> buffer(1 << 20);
+  std::uint64_t total = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got) EVP_DigestUpdate(ctx.get(), buffer.data(), got);
+    total += got;
+  }
+  if (in.bad()) io_error(file, "read failed", errno);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest.data(), &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  if (bytes) *bytes = total;
+  return hex;
+}
+
+// Copies a regular file and fsyncs the copy. False when the source vanished (an index snapshot
+// replaced while it was being copied): the restored store rebuilds what it lacks.
+bool copy_file_durably(const fs::path& from, const fs::path& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return false;
+    io_error(from, "cannot read", errno);
+  }
+  {
+    std::ofstream out(to, std::ios::binary | std::ios::trunc);
+    if (!out) io_error(to, "cannot create", errno);
+    std::vector<char> buffer(1 << 20);
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      out.write(buffer.data(), in.gcount());
+      if (!out) io_error(to, "write failed (is the disk full?)", errno);
+    }
+    out.flush();
+    if (!out) io_error(to, "write failed (is the disk full?)", errno);
+  }
+  vector::detail::fsync_file(to);
+  return true;
+}
+
+void copy_tree_durably(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  std::error_code ec;
+  for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& entry = *it;
+    if (entry.is_directory()) {
+      copy_tree_durably(entry.path(), to / entry.path().filename());
+    } else if (entry.is_regular_file() && entry.path().filename() != "LOCK") {
+      copy_file_durably(entry.path(), to / entry.path().filename());
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) io_error(from, "cannot list", ec.value());
+  vector::detail::fsync_directory(to);
+}
+
+void remove_quietly(const fs::path& path) noexcept {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+std::vector<std::string> relative_files(const fs::path& root) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.is_regular_file()) out.push_back(fs::relative(entry.path(), root).generic_string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Json to_json(const Manifest& m) {
+  Json j;
+  j["format"] = m.format;
+  j["lunadb_version"] = m.lunadb_version;
+  j["created_at"] = m.created_at;
+  j["backend"] = m.backend;
+  j["revision"] = m.revision;
+  j["rows"] = Json::object();
+  for (const auto& [table, rows] : m.rows) j["rows"][table] = rows;
+  j["vectors"] = m.has_vectors;
+  j["collections"] = Json::array();
+  for (const auto& c : m.collections) j["collections"].push_back({{"name", c.name}, {"records", c.records}, {"last_seq", c.last_seq}});
+  j["files"] = Json::array();
+  for (const auto& f : m.files) j["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+  return j;
+}
+
+Manifest manifest_from_json(const Json& j, const fs::path& file) {
+  try {
+    Manifest m;
+    m.format = j.at("format").get<int>();
+    if (m.format > kManifestFormat) {
+      throw Error(ErrorKind::unsupported, file.string() + ": the set was written by a newer lunadb (manifest format " +
+                                              std::to_string(m.format) + "; this lunadb reads format " +
+                                              std::to_string(kManifestFormat) + "); restore it with that version");
+    }
+    m.lunadb_version = j.at("lunadb_version").get<std::string>();
+    m.created_at = j.at("created_at").get<std::string>();
+    m.backend = j.at("backend").get<std::string>();
+    m.revision = j.at("revision").get<std::string>();
+    for (const auto& [table, rows] : j.at("rows").items()) m.rows[table] = rows.get<std::uint64_t>();
+    m.has_vectors = j.at("vectors").get<bool>();
+    for (const auto& c : j.at("collections")) {
+      m.collections.push_back({c.at("name").get<std::string>(), c.at("records").get<std::uint64_t>(), c.at("last_seq").get<std::int64_t>()});
+    }
+    for (const auto& f : j.at("files")) {
+      m.files.push_back({f.at("path").get<std::string>(), f.at("bytes").get<std::uint64_t>(), f.at("sha256").get<std::string>()});
+    }
+    return m;
+  } catch (const Json::exception& e) {
+    throw Error(ErrorKind::corrupt, file.string() + ": not a lunadb backup manifest: " + e.what());
+  }
+}
+
+Manifest read_manifest(const fs::path& set) {
+  const fs::path file = set / kManifestName;
+  if (!fs::exists(file)) throw Error(ErrorKind::corrupt, file.string() + " is missing: " + set.string() + " is not a complete backup set");
+  const std::string text = vector::detail::read_file(file, 64u << 20);
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw Error(ErrorKind::corrupt, file.string() + ": not valid JSON: " + e.what());
+  }
+  return manifest_from_json(j, file);
+}
+
+fs::path sqlite_file_of(const Settings& settings) {
+  if (settings.db.backend != Backend::sqlite) {
+    throw Error(ErrorKind::unsupported, std::string("backup and restore of a ") + to_string(settings.db.backend) +
+                                            " database (DB_URL) are not implemented yet; only SQLite is. Use the server's "
+                                            "own tools (pg_dump, mariadb-dump) for now");
+  }
+  if (settings.db.database.empty() || settings.db.database == ":memory:") {
+    throw Error(ErrorKind::config, "DB_URL names an in-memory SQLite database: there is nothing on disk to back up or restore");
+  }
+  fs::path file = settings.db.database;
+  return file.is_absolute() ? file : fs::absolute(file);
+}
+
+std::vector<CollectionCount> count_collections(const detail::SqliteFile& records) {
+  std::vector<CollectionCount> out;
+  const std::string names = records.scalar("SELECT group_concat(id || char(31) || name, char(30)) FROM (SELECT id, name FROM collections ORDER BY name)");
+  std::size_t begin = 0;
+  while (begin < names.size()) {
+    std::size_t end = names.find('\x1e', begin);
+    if (end == std::string::npos) end = names.size();
+    const std::string item = names.substr(begin, end - begin);
+    const std::size_t split = item.find('\x1f');
+    const std::string id = item.substr(0, split);
+    CollectionCount c;
+    c.name = item.substr(split + 1);
+    c.records = std::stoull(records.scalar("SELECT count(*) FROM records WHERE collection_id = " + id));
+    const std::string seq = records.scalar("SELECT coalesce(max(seq), 0) FROM records WHERE collection_id = " + id);
+    c.last_seq = std::stoll(seq.empty() ? "0" : seq);
+    out.push_back(std::move(c));
+    begin = end + 1;
+  }
+  return out;
+}
+
+std::string revision_of(const detail::SqliteFile& db) {
+  if (!db.has_table("alembic_version")) return {};
+  return db.scalar("SELECT group_concat(version_num, ',') FROM alembic_version");
+}
+
+std::vector<fs::path> complete_sets(const fs::path& directory) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && name.rfind(kSetPrefix, 0) == 0) out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+fs::path backup_directory(const Settings& settings, const fs::path& chosen) {
+  if (!chosen.empty()) return fs::absolute(chosen);
+  return fs::absolute(settings.data_dir / "backups");
+}
+
+}  // namespace
+
+BackupResult create_backup(const Settings& settings, const BackupOptions& options) {
+  if (options.keep < 1) throw Error(ErrorKind::usage, "--keep must be at least 1: the set just written is always kept");
+  const fs::path database = sqlite_file_of(settings);
+  const fs::path records = settings.chroma_path / vector::detail::kRecordsFileName;
+  const bool have_database = fs::exists(database);
+  const bool have_vectors = fs::exists(records);
+  if (!have_database && !have_vectors) {
+    throw Error(ErrorKind::not_found, "nothing to back up: neither the database " + database.string() + " (DB_URL / DB_PATH) nor a vector store in " +
+                                          settings.chroma_path.string() + " (CHROMA_PATH) exists");
+  }
+  const fs::path directory = backup_directory(settings, options.directory);
+  fs::create_directories(directory);
+  vector::detail::DirectoryLock lock(directory / ".lock");
+
+  BackupResult result;
+  const std::string today = std::string(kSetPrefix) + utc_stamp("%Y%m%d");
+  if (options.daily) {
+    for (const auto& set : complete_sets(directory)) {
+      if (set.filename().string().rfind(today, 0) == 0) {
+        result.set = set;
+        return result;
+      }
+    }
+  }
+  // Partial sets are left only by a killed or failed backup; under the lock none is in progress.
+  std::error_code ec;
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(kPartialPrefix, 0) == 0) remove_quietly(it->path());
+  }
+
+  // Names sort in time order: a second set within the same second gets a suffix above every
+  // suffix already used in that second (a pruned name is never reused out of order).
+  const std::string base = std::string(kSetPrefix) + utc_stamp("%Y%m%d-%H%M%S");
+  std::string name = base;
+  int highest = 0;
+  for (const auto& set : complete_sets(directory)) {
+    const std::string existing = set.filename().string();
+    if (existing == base) highest = std::max(highest, 1);
+    if (existing.rfind(base + "-", 0) == 0) highest = std::max(highest, std::atoi(existing.c_str() + base.size() + 1));
+  }
+  if (highest > 0) name = base + "-" + std::to_string(highest + 1);
+  const fs::path partial = directory / (kPartialPrefix + name);
+  Manifest m;
+  m.lunadb_version = LUNADB_VERSION;
+  m.created_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
+  m.backend = "sqlite";
+  try {
+    fs::create_directories(partial);
+    // The vector store first: its vectors are derived from the database's rows, so a database
+    // copied after them holds every row they were derived from. Within the store, the index
+    // snapshots before the records, so that the records are at least as new as the snapshots
+    // and the restored store only catches up forward, as after a crash.
+    if (have_vectors) {
+      const fs::path vectors = partial / kVectorsFolder;
+      fs::create_directories(vectors);
+      if (fs::exists(settings.chroma_path / "index")) copy_tree_durably(settings.chroma_path / "index", vectors / "index");
+      detail::SqliteFile(records, true).copy_to(vectors / vector::detail::kRecordsFileName);
+      detail::SqliteFile copy(vectors / vector::detail::kRecordsFileName, true);
+      copy.check_integrity();
+      m.has_vectors = true;
+      m.collections = count_collections(copy);
+      vector::detail::fsync_directory(vectors);
+    }
+    if (have_database) {
+      detail::SqliteFile(database, true).copy_to(partial / kDatabaseName);
+      detail::SqliteFile copy(partial / kDatabaseName, true);
+      copy.check_integrity();
+      m.rows = copy.count_rows();
+      m.revision = revision_of(copy);
+    }
+    for (const auto& file : relative_files(partial)) {
+      ManifestFile f;
+      f.path = file;
+      f.sha256 = sha256_of_file(partial / file, &f.bytes);
+      result.bytes += f.bytes;
+      m.files.push_back(std::move(f));
+    }
+    const std::string text = to_json(m).dump(2) + "\n";
+    vector::detail::write_file_atomically(partial / kManifestName,
+                                          std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    vector::detail::fsync_directory(partial);
+    fs::rename(partial, directory / name);
+    vector::detail::fsync_directory(directory);
+  } catch (const fs::filesystem_error& e) {
+    remove_quietly(partial);
+    throw Error(ErrorKind::io, std::string("backup into ") + directory.string() + " failed: " + e.what());
+  } catch (...) {
+    remove_quietly(partial);
+    throw;
+  }
+  result.written = true;
+  result.set = directory / name;
+  result.manifest = std::move(m);
+
+  std::vector<fs::path> older;
+  for (const auto& set : complete_sets(directory)) {
+    if (set != result.set) older.push_back(set);
+  }
+  for (std::size_t i = 0; older.size() - i + 1 > options.keep; ++i) {
+    remove_quietly(older[i]);
+    result.pruned.push_back(older[i]);
+  }
+  if (!result.pruned.empty()) vector::detail::fsync_directory(directory);
+  return result;
+}
+
+std::vector<SetInfo> list_backups(const fs::path& directory) {
+  std::vector<SetInfo> out;
+  for (const auto& set : complete_sets(directory)) {
+    SetInfo info;
+    info.folder = set;
+    info.name = set.filename().string();
+    try {
+      info.manifest = read_manifest(set);
+    } catch (const Error& e) {
+      info.problem = e.what();
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Manifest verify_backup(const fs::path& set) {
+  if (!fs::is_directory(set)) throw Error(ErrorKind::not_found, "backup set " + set.string() + " does not exist");
+  Manifest m = read_manifest(set);
+  std::set<std::string> listed;
+  for (const auto& f : m.files) {
+    const fs::path file = set / f.path;
+    listed.insert(f.path);
+    if (!fs::exists(file)) throw Error(ErrorKind::corrupt, file.string() + " is missing from the backup set (listed in manifest.json)");
+    std::uint64_t bytes = 0;
+    const std::string sha = sha256_of_file(file, &bytes);
+    if (bytes != f.bytes) {
+      throw Error(ErrorKind::corrupt, file.string() + " has " + std::to_string(bytes) + " bytes; manifest.json says " + std::to_string(f.bytes));
+    }
+    if (sha != f.sha256) throw Error(ErrorKind::corrupt, file.string() + " does not match its SHA-256 in manifest.json (the file was changed or damaged)");
+  }
+  for (const auto& file : relative_files(set)) {
+    if (file != kManifestName && !listed.count(file)) {
+      throw Error(ErrorKind::corrupt, (set / file).string() + " is not listed in manifest.json (the set was changed after it was written)");
+    }
+  }
+  if (fs::exists(set / kDatabaseName)) {
+    detail::SqliteFile db(set / kDatabaseName, true);
+    db.check_integrity();
+    if (db.count_rows() != m.rows) throw Error(ErrorKind::corrupt, (set / kDatabaseName).string() + ": its row counts differ from manifest.json");
+  }
+  if (m.has_vectors) {
+    const fs::path records = set / kVectorsFolder / vector::detail::kRecordsFileName;
+    detail::SqliteFile db(records, true);
+    db.check_integrity();
+    auto counts = count_collections(db);
+    bool same = counts.size() == m.collections.size();
+    for (std::size_t i = 0; same && i < counts.size(); ++i) {
+      same = counts[i].name == m.collections[i].name && counts[i].records == m.collections[i].records;
+    }
+    if (!same) throw Error(ErrorKind::corrupt, records.string() + ": its collection counts differ from manifest.json");
+  }
+  return m;
+}
+
+RestoreResult restore_backup(const Settings& settings, const fs::path& set, const RestoreOptions& options) {
+  RestoreResult result;
+  result.manifest = verify_backup(set);
+  const Manifest& m = result.manifest;
+  const fs::path database = sqlite_file_of(settings);
+  const std::string name = set.filename().string();
+  const fs::path store = settings.chroma_path;
+  const fs::path records = store / vector::detail::kRecordsFileName;
+
+  // What is there now. Left-overs of a killed restore are removed first: each is either a copy not
+  // yet swapped in or an old store already swapped out.
+  fs::create_directories(database.parent_path());
+  for (const fs::path& folder : {database.parent_path(), store.parent_path()}) {
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string entry = it->path().filename().string();
+      if (entry.rfind(".lunadb-restore-", 0) == 0 || entry.rfind(".lunadb-replaced-", 0) == 0) remove_quietly(it->path());
+    }
+  }
+  std::optional<vector::detail::DirectoryLock> store_lock;
+  if (m.has_vectors && fs::exists(store)) {
+    if (!fs::exists(records) && !fs::is_empty(store)) {
+      throw Error(ErrorKind::usage, "CHROMA_PATH (" + store.string() +
+                                        ") holds files that are not a lunadb vector store (ChromaDB's?); move them away before restoring");
+    }
+    if (fs::exists(records)) store_lock.emplace(store / "LOCK");  // Error(busy) while the store is open elsewhere
+  }
+  if (!options.force) {
+    std::vector<std::string> held;
+    if (fs::exists(database)) {
+      detail::SqliteFile db(database, true);
+      for (const auto& [table, rows] : db.count_rows()) {
+        // The rows `lunadb upgrade` itself writes do not make a database "not empty".
+        const bool seeded = table == "alembic_version" || (table == "personality_state" && rows <= 1);
+        if (rows > 0 && !seeded) held.push_back(table + " " + std::to_string(rows));
+      }
+    }
+    if (store_lock) {
+      for (const auto& c : count_collections(detail::SqliteFile(records, true))) {
+        if (c.records > 0) held.push_back("vectors/" + c.name + " " + std::to_string(c.records));
+      }
+    }
+    if (!held.empty()) {
+      std::string list;
+      for (const auto& h : held) list += (list.empty() ? "" : ", ") + h;
+      throw Error(ErrorKind::usage, "the target is not empty (" + list + "); pass --force to replace it with " + name);
+    }
+  }
+
+  if (fs::exists(set / kDatabaseName)) {
+    const fs::path incoming = database.parent_path() / (".lunadb-restore-" + name + ".db");
+    copy_file_durably(set / kDatabaseName, incoming);
+    if (fs::exists(database)) {
+      // The old WAL must not be applied to the new file: fold it into the old one and drop it.
+      detail::SqliteFile(database, false).checkpoint_truncate();
+      fs::remove(database.string() + "-wal");
+      fs::remove(database.string() + "-shm");
+    }
+    fs::rename(incoming, database);
+    vector::detail::fsync_directory(database.parent_path());
+  }
+  if (m.has_vectors) {
+    fs::create_directories(store.parent_path());
+    const fs::path incoming = store.parent_path() / (".lunadb-restore-" + name + "-vectors");
+    copy_tree_durably(set / kVectorsFolder, incoming);
+    if (fs::exists(store)) {
+      const fs::path replaced = store.parent_path() / (".lunadb-replaced-" + name + "-vectors");
+      fs::rename(store, replaced);
+      fs::rename(incoming, store);
+      vector::detail::fsync_directory(store.parent_path());
+      store_lock.reset();
+      remove_quietly(replaced);
+    } else {
+      fs::rename(incoming, store);
+      vector::detail::fsync_directory(store.parent_path());
+    }
+  }
+
+  if (fs::exists(database)) result.rows = detail::SqliteFile(database, true).count_rows();
+  if (m.has_vectors) result.collections = count_collections(detail::SqliteFile(records, true));
+  for (const auto& [table, rows] : m.rows) {
+    const auto it = result.rows.find(table);
+    const std::uint64_t got = it == result.rows.end() ? 0 : it->second;
+    if (got != rows) result.differences.push_back(fmt::format("table {}: {} rows restored, the manifest says {}", table, got, rows));
+  }
+  for (const auto& expected : m.collections) {
+    auto it = std::find_if(result.collections.begin(), result.collections.end(), [&](const CollectionCount& c) { return c.name == expected.name; });
+    const std::uint64_t got = it == result.collections.end() ? 0 : it->records;
+    if (got != expected.records) {
+      result.differences.push_back(fmt::format("collection {}: {} records restored, the manifest says {}", expected.name, got, expected.records));
+    }
+  }
+  return result;
+}
+
+}  // namespace lunadb::backup
