@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -96,5 +97,33 @@ struct RestoreResult {
 // Error(usage) naming what is there when the target is not empty and !force; Error(busy) when
 // the vector store is open in another process.
 RestoreResult restore_backup(const Settings& settings, const std::filesystem::path& set, const RestoreOptions& options);
+
+// `lunadb copy --to URL`: every row of the configured database into another backend's database
+// (SQLite, PostgreSQL, MySQL/MariaDB; SQL Server through ODBC, untested here). The source must be
+// at head; the target must be empty (absent tables, or only the rows migrations write) and at no
+// revision or the source's; an empty target is first upgraded to the source's revision. Rows are
+// read in one snapshot of the source and written in ONE target transaction (COPY on
+// PostgreSQL, multi-row INSERTs elsewhere) with their ids; identities are then advanced past the
+// highest id. An interrupted copy therefore commits nothing and a rerun starts over.
+// Verified by reading the target back: per-table counts and SHA-256 of the rows in a
+// backend-neutral text form. Error(usage) naming the counts for a non-empty target,
+// Error(migration) naming both revisions for a target at another revision.
+struct CopyOptions {
+  std::string target_url;        // a DB_URL-style URL; its password never appears in messages
+  std::size_t batch_rows = 1000;
+  std::function<void(const std::string&)> progress;  // one line per step, when set
+};
+struct CopyResult {
+  struct Table {
+    std::string name;
+    std::uint64_t rows = 0;
+    std::string sha256;
+  };
+  std::string revision;
+  std::vector<Table> tables;
+  std::vector<std::string> differences;  // empty when the target reads back equal
+  double seconds = 0;
+};
+CopyResult copy_database(const Settings& settings, const CopyOptions& options);
 
 }  // namespace lunadb::backup

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "lunadb/backup.hpp"
@@ -123,6 +124,32 @@ void register_backup_commands(CLI::App& app, Context& context) {
     const auto m = backup::verify_backup(set);
     std::cout << fmt::format("{}: ok ({} files, {} rows, {} vector records, revision {})\n", set.string(), m.files.size(),
                              total_rows(m), total_records(m), m.revision.empty() ? "(none)" : m.revision);
+  });
+
+  struct CopyArguments {
+    std::string to;
+    std::size_t batch = 1000;
+  };
+  auto copy_arguments = std::make_shared<CopyArguments>();
+  CLI::App* copy = app.add_subcommand(
+      "copy", "Copy every row of the configured database into another backend's empty database (SQLite, PostgreSQL, "
+              "MySQL/MariaDB), bringing it to the same revision first; verified by counts and checksums");
+  copy->add_option("--to", copy_arguments->to, "Target database URL, as DB_URL (e.g. postgresql://user:pw@host/luna)")->required();
+  copy->add_option("--batch", copy_arguments->batch, "Rows per INSERT batch (default 1000)")->check(CLI::Range(1, 1000000));
+  copy->callback([&context, copy_arguments] {
+    backup::CopyOptions o;
+    o.target_url = copy_arguments->to;
+    o.batch_rows = copy_arguments->batch;
+    if (isatty(STDERR_FILENO)) o.progress = [](const std::string& line) { std::cerr << line << '\n'; };
+    const auto result = backup::copy_database(context.settings(), o);
+    std::uint64_t rows = 0;
+    for (const auto& t : result.tables) rows += t.rows;
+    if (!result.differences.empty()) {
+      for (const auto& d : result.differences) std::cerr << "lunadb: copy: " << d << '\n';
+      throw Exit{kExitFailure};
+    }
+    std::cout << fmt::format("copied {} rows in {} tables at revision {} in {:.1f} s ({:.0f} rows/s); counts and checksums match\n", rows,
+                             result.tables.size(), result.revision, result.seconds, result.seconds > 0 ? double(rows) / result.seconds : 0.0);
   });
 
   CLI::App* restore = app.add_subcommand(

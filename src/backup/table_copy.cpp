@@ -1,0 +1,173 @@
+#include "backup/table_copy.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "lunadb/error.hpp"
+#include "sql/dialect.hpp"
+
+namespace lunadb::backup::detail {
+
+using schema::TypeKind;
+
+struct RowDigest::Impl {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+};
+
+RowDigest::RowDigest() : impl_(std::make_unique<Impl>()) {
+  if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::internal, "SHA-256 is not available");
+}
+RowDigest::~RowDigest() = default;
+
+void RowDigest::add_row(const schema::Table& table, const std::vector<sql::Value>& row) {
+  std::string text;
+  for (std::size_t c = 0; c < row.size(); ++c) {
+    const sql::Value& v = row[c];
+    if (c) text += '\x1f';
+    if (sql::is_null(v)) {
+      text += "\x01NULL";
+    } else if (const auto* b = std::get_if<bool>(&v)) {
+      text += *b ? "true" : "false";
+    } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      text += std::to_string(*i);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      text += fmt::format("{}", *d);
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      if (table.columns[c].type.kind == TypeKind::json) {
+        // MySQL's JSON type re-serialises documents; compare what they mean.
+        const auto parsed = nlohmann::json::parse(*s, nullptr, false);
+        text += parsed.is_discarded() ? *s : parsed.dump();
+      } else {
+        text += *s;
+      }
+    } else if (const auto* t = std::get_if<sql::Timestamp>(&v)) {
+      text += sql::format_timestamp(*t);
+    } else if (const auto* blob = std::get_if<sql::Blob>(&v)) {
+      for (auto byte : blob->bytes) text += fmt::format("{:02x}", byte);
+    }
+  }
+  text += '\x1e';
+  EVP_DigestUpdate(impl_->ctx, text.data(), text.size());
+}
+
+std::string RowDigest::hex() {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(impl_->ctx, digest.data(), &length);
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+std::vector<sql::Value> read_row(const schema::Table& table, const sql::Statement& row) {
+  std::vector<sql::Value> out;
+  out.reserve(table.columns.size());
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    const int column = static_cast<int>(c);
+    if (row.is_null(column)) {
+      out.emplace_back();
+      continue;
+    }
+    switch (table.columns[c].type.kind) {
+      case TypeKind::id:
+      case TypeKind::smallint:
+      case TypeKind::integer:
+      case TypeKind::bigint: out.emplace_back(row.get_int64(column)); break;
+      case TypeKind::real: out.emplace_back(row.get_double(column)); break;
+      case TypeKind::boolean: out.emplace_back(row.get_bool(column)); break;
+      case TypeKind::string:
+      case TypeKind::text:
+      case TypeKind::json: out.emplace_back(row.get_text(column)); break;
+      case TypeKind::timestamp: out.emplace_back(row.get_timestamp(column)); break;
+      case TypeKind::blob: out.emplace_back(row.get_blob(column)); break;
+    }
+  }
+  return out;
+}
+
+std::string select_all_sql(const sql::Dialect& dialect, const schema::Table& table) {
+  std::vector<std::string> columns;
+  for (const auto& c : table.columns) columns.push_back(c.name);
+  std::string sql = "SELECT " + dialect.quoted_list(columns) + " FROM " + dialect.quote(table.name);
+  if (!table.primary_key.empty()) sql += " ORDER BY " + dialect.quoted_list(table.primary_key);
+  return sql;
+}
+
+std::pair<std::uint64_t, std::string> digest_table(sql::Connection& connection, const schema::Table& table) {
+  RowDigest digest;
+  std::uint64_t rows = 0;
+  auto st = connection.prepare(select_all_sql(connection.dialect(), table));
+  while (st->step()) {
+    digest.add_row(table, read_row(table, *st));
+    ++rows;
+  }
+  return {rows, digest.hex()};
+}
+
+TableWriter::TableWriter(sql::Connection& target, const schema::Table& table, std::size_t batch_rows)
+    : target_(target), table_(table), batch_rows_(std::max<std::size_t>(1, batch_rows)) {
+  for (const auto& c : table.columns) columns_.push_back(c.name);
+  // Bound parameters per statement stay under every backend's limit (SQLite's old 999, SQL Server's 2100).
+  batch_rows_ = std::min(batch_rows_, std::max<std::size_t>(1, 900 / columns_.size()));
+  if (target_.backend() == Backend::postgresql) batch_rows_ = std::max<std::size_t>(batch_rows, 1);  // COPY has no such limit
+}
+
+void TableWriter::add(std::vector<sql::Value> row) {
+  for (auto& v : row) pending_.push_back(std::move(v));
+  if (++pending_rows_ >= batch_rows_) flush();
+}
+
+void TableWriter::flush() {
+  if (pending_rows_ == 0) return;
+  if (!target_.copy_rows(table_.name, columns_, pending_)) {
+    const auto& dialect = target_.dialect();
+    std::string one = "(";
+    for (std::size_t c = 0; c < columns_.size(); ++c) one += c ? ",?" : "?";
+    one += ")";
+    std::string sql = "INSERT INTO " + dialect.quote(table_.name) + " (" + dialect.quoted_list(columns_) + ") VALUES ";
+    for (std::size_t r = 0; r < pending_rows_; ++r) sql += (r ? "," : "") + one;
+    auto st = target_.prepare(sql);
+    st->bind_all(pending_);
+    st->execute();
+  }
+  pending_.clear();
+  pending_rows_ = 0;
+}
+
+void advance_identity(sql::Connection& target, const schema::Table& table) {
+  const schema::Column* id = nullptr;
+  for (const auto& c : table.columns) {
+    if (c.type.kind == TypeKind::id) id = &c;
+  }
+  if (!id) return;
+  const auto& d = target.dialect();
+  const std::string max_sql = "SELECT COALESCE(MAX(" + d.quote(id->name) + "), 0) FROM " + d.quote(table.name);
+  auto st = target.prepare(max_sql);
+  const std::int64_t highest = st->step() ? st->get_int64(0) : 0;
+  st.reset();
+  switch (target.backend()) {
+    case Backend::sqlite: return;  // INTEGER PRIMARY KEY continues after the highest rowid by itself
+    case Backend::postgresql: {
+      // setval(seq, n, false): the next id is n.
+      auto set = target.prepare("SELECT setval(pg_get_serial_sequence(?, ?), ?, false)");
+      set->bind(1, d.quote(table.name));
+      set->bind(2, id->name);
+      set->bind(3, highest + 1);
+      set->step();
+      return;
+    }
+    case Backend::mysql:
+      target.execute("ALTER TABLE " + d.quote(table.name) + " AUTO_INCREMENT = " + std::to_string(highest + 1));
+      return;
+    case Backend::mssql:
+      target.execute("DBCC CHECKIDENT ('" + table.name + "', RESEED, " + std::to_string(highest) + ")");
+      return;
+  }
+}
+
+}  // namespace lunadb::backup::detail
