@@ -107,7 +107,7 @@ struct QueryRequest {
   std::string embedding_model;
   // Search effort. Left empty, the collection chooses: its search tuner (OpenOptions) raises ef
   // until sampled queries reach the target recall, or scans exactly when that is cheaper.
-  // ef_search fixes the HNSW candidate list for this query (at least 2 * n_results is used);
+  // ef_search fixes the HNSW candidate list for this query (at least n_results is used);
   // exact = true compares the query with every candidate record (recall 1, linear cost).
   std::optional<std::size_t> ef_search;
   bool exact = false;
@@ -137,6 +137,11 @@ struct CollectionStats {
   std::int64_t last_seq = 0;        // highest sequence number written to this collection
   std::int64_t snapshot_seq = 0;    // sequence number the on-disk index snapshot covers (0: none)
   std::string index_recovery;       // why the index was rebuilt on open (empty: loaded cleanly)
+  // How unfiltered queries that leave the effort to the collection are searched, in words, e.g.
+  // "hnsw, ef 200 (sampled recall@k 0.994, ...)" or "exact scan (...)"; see OpenOptions.
+  std::string search_plan;
+  std::size_t search_ef = 0;        // the ef chosen; 0 for an exact scan
+  double sampled_recall = 0;        // recall@k the tuner measured for its choice (0: not yet)
 };
 
 class Collection {
@@ -173,6 +178,15 @@ struct OpenOptions {
   std::size_t snapshot_every = 20000;
   // Threads used to insert large batches into the HNSW index (0: up to 4, by hardware).
   unsigned index_threads = 0;
+  // The search tuner. How well an HNSW graph finds neighbours depends on the data: ef 100 gives
+  // recall@10 0.99 on sentence embeddings and 0.12 on 100k uniform random vectors of d=384. So
+  // the first `tuning_samples` unfiltered queries (again whenever the collection has halved or
+  // doubled since) are each answered by an exact scan and also measured in the graph at ef
+  // ef_search, 2 ef_search, 4 ef_search, ...; later queries use the smallest ef whose sampled
+  // recall@k reaches target_recall while costing less than the scan, else the exact scan.
+  // target_recall <= 0 turns the tuner off: every query uses the collection's ef_search.
+  double target_recall = 0.99;
+  std::size_t tuning_samples = 32;
 };
 
 class VectorStore {
@@ -198,7 +212,8 @@ class VectorStore {
 };
 
 // Parses JSON text (a filter or metadata given on a command line); Error(invalid_argument)
-// naming `what` and the parse position when malformed.
+// naming `what` and the parse position when malformed, and naming the literal when an integer is
+// outside int64 (such a literal would otherwise silently become a double).
 Json parse_json(std::string_view text, std::string_view what);
 
 }  // namespace lunadb::vector

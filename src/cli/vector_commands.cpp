@@ -185,6 +185,9 @@ void register_stats(CLI::App& group, Context& context) {
     out["last_seq"] = s.last_seq;
     out["snapshot_seq"] = s.snapshot_seq;
     out["index_recovery"] = s.index_recovery;
+    out["search_plan"] = s.search_plan;
+    out["search_ef"] = s.search_ef;
+    out["sampled_recall"] = s.sampled_recall;
     if (options->json) {
       std::cout << out.dump(2) << '\n';
       return;
@@ -194,7 +197,7 @@ void register_stats(CLI::App& group, Context& context) {
     std::cout << fmt::format("dimension        {}\n", config.dimension);
     std::cout << fmt::format("distance         {}\n", vector::to_string(config.distance));
     std::cout << fmt::format("embedding model  {}\n", config.embedding_model.empty() ? "(none)" : config.embedding_model);
-    std::cout << fmt::format("search           {}\n", s.hnsw_active ? "HNSW index" : "exact (flat; below the HNSW threshold)");
+    std::cout << fmt::format("search           {}\n", s.search_plan);
     std::cout << fmt::format("hnsw params      M {}, ef_construction {}, ef_search {}\n", config.index.m,
                              config.index.ef_construction, config.index.ef_search);
     std::cout << fmt::format("index elements   {} ({} deleted)\n", s.index_elements, s.index_deleted);
@@ -283,6 +286,8 @@ void register_query(CLI::App& group, Context& context) {
     FilterOptions filters;
     std::vector<std::string> include{"documents", "metadatas", "distances"};
     bool pretty = false;
+    std::size_t ef = 0;
+    bool exact = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* query = group.add_subcommand(
@@ -304,7 +309,10 @@ void register_query(CLI::App& group, Context& context) {
                     "Fields: embeddings,documents,metadatas,distances (default documents,metadatas,distances); '' for ids only")
       ->delimiter(',');
   query->add_flag("--pretty", options->pretty, "Indent the JSON");
-  query->callback([&context, options, k] {
+  CLI::Option* ef = query->add_option("--ef", options->ef, "HNSW candidate list for this query (default: the collection's search plan)")
+                        ->check(CLI::Range(1, 100000));
+  query->add_flag("--exact", options->exact, "Compare with every record (recall 1, linear time)")->excludes(ef);
+  query->callback([&context, options, k, ef] {
     if (options->embedding.empty() && options->texts.empty()) {
       throw Error(ErrorKind::usage, "query: give --embedding JSON or --text TEXT");
     }
@@ -313,6 +321,8 @@ void register_query(CLI::App& group, Context& context) {
     request.where = parse_filter(options->filters.where, "--where");
     request.where_document = parse_filter(options->filters.where_document, "--where-document");
     request.include = parse_include(options->include, vector::include_all);
+    if (ef->count() > 0) request.ef_search = options->ef;
+    request.exact = options->exact;
     const Settings& settings = context.settings();
     const int n_results = k->count() > 0 ? options->k : settings.memory_retrieval_count;
     if (n_results < 1) throw Error(ErrorKind::usage, "--k must be at least 1, got " + std::to_string(n_results));
@@ -363,6 +373,61 @@ void register_delete(CLI::App& group, Context& context) {
 // `lunadb vectors export | lunadb vectors import -` on one store: the exporter holds the store's
 // lock until it has written everything, so while the store is busy the importer reads its stdin
 // ahead (letting the exporter finish) and waits up to 10 s after the end of its input.
+// `update` changes one record in place, as Chroma's collection.update() does: the embedding, the
+// document and metadata keys that are given (a null metadata value removes its key).
+void register_update(CLI::App& group, Context& context) {
+  struct Options {
+    std::string collection;
+    std::string id;
+    std::string embedding;
+    std::optional<std::string> document;
+    std::string metadata;
+    bool keep_embedding = false;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* update = group.add_subcommand(
+      "update", "Change one record: its embedding, its document (re-embedded by the configured provider unless "
+                "--embedding or --keep-embedding is given) and metadata keys (merged; a null value removes the key)");
+  add_collection_option(update, options->collection);
+  update->add_option("--id", options->id, "The record's id")->required();
+  CLI::Option* embedding = update->add_option("--embedding", options->embedding, "New vector as JSON: [0.1, ...]")->type_name("JSON");
+  update->add_option("--document", options->document, "New document text");
+  update->add_option("--metadata", options->metadata, "Metadata to merge, as a JSON object")->type_name("JSON");
+  CLI::Option* keep = update->add_flag("--keep-embedding", options->keep_embedding,
+                                       "With --document: keep the record's vector instead of embedding the new text");
+  embedding->excludes(keep);
+  update->callback([&context, options] {
+    vector::RecordUpdate change;
+    change.id = options->id;
+    change.document = options->document;
+    if (!options->metadata.empty()) {
+      change.metadata = vector::parse_json(options->metadata, "--metadata");
+      if (!change.metadata.is_object()) throw Error(ErrorKind::usage, "--metadata must be a JSON object, got " + change.metadata.dump());
+    }
+    if (!options->embedding.empty()) {
+      auto vectors = parse_query_embeddings(options->embedding);
+      if (vectors.size() != 1) throw Error(ErrorKind::usage, "--embedding: give one vector, got " + std::to_string(vectors.size()));
+      change.embedding = std::move(vectors.front());
+    }
+    if (!change.embedding && !change.document && change.metadata.is_null()) {
+      throw Error(ErrorKind::usage, "update: give --embedding, --document or --metadata (nothing to change)");
+    }
+    const Settings& settings = context.settings();
+    auto store = open_store(settings, false);
+    auto collection = open_collection(store.get(), options->collection, settings);
+    if (change.document && !change.embedding && !options->keep_embedding) {
+      auto embedder = make_embedder(settings);
+      require_same_model(collection->config(), *embedder);
+      change.embedding = embedder->embed({*change.document}).front();
+    }
+    // Chroma skips unknown ids silently; a command line that changed nothing says so and fails.
+    if (collection->update({change}) == 0) {
+      throw Error(ErrorKind::not_found, "no record with id '" + options->id + "' in '" + options->collection + "'; nothing updated");
+    }
+    std::cout << "updated record '" << options->id << "' in '" << options->collection << "'\n";
+  });
+}
+
 std::unique_ptr<vector::VectorStore> open_store_for_import(const Settings& settings, LineReader& reader, bool from_stdin) {
   constexpr std::size_t kMaxReadAheadBytes = std::size_t{1} << 30;
   constexpr auto kWaitAfterInput = std::chrono::seconds(10);
@@ -529,6 +594,7 @@ void register_vector_commands(CLI::App& app, Context& context) {
   register_get(*group, context);
   register_query(*group, context);
   register_delete(*group, context);
+  register_update(*group, context);
   register_import(*group, context);
   register_export(*group, context);
   register_vector_import_chroma(*group, context);

@@ -56,12 +56,7 @@ Json documents_json(const std::vector<std::optional<std::string>>& documents) {
 }  // namespace
 
 ImportLine parse_import_line(std::string_view text, std::size_t line_number, const std::string& where) {
-  Json value;
-  try {
-    value = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    bad_line(where, "not valid JSON (at byte " + std::to_string(e.byte) + ")");
-  }
+  const Json value = vector::parse_json(text, where);
   if (!value.is_object()) bad_line(where, std::string("expected a JSON object, got ") + type_name(value));
   ImportLine line;
   line.line_number = line_number;

@@ -1,6 +1,7 @@
 #include "vector/collection.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <queue>
 #include <unordered_set>
@@ -30,7 +31,9 @@ CollectionImpl::CollectionImpl(std::shared_ptr<StoreCore> core, std::int64_t col
       config_(std::move(config)),
       dim_(static_cast<std::size_t>(config_.dimension)),
       stride_(element_floats(config_.distance, dim_)),
-      distance_fn_(element_distance(config_.distance)) {
+      distance_fn_(element_distance(config_.distance)),
+      tuner_(SearchTuner::Settings{core_->options.target_recall, core_->options.tuning_samples,
+                                   static_cast<std::size_t>(config_.index.ef_search)}) {
   std::vector<StoredRecord> records;
   core_->db->load_records(collection_id_, [&](StoredRecord&& r) { records.push_back(std::move(r)); });
   load(std::move(records));
@@ -586,12 +589,12 @@ std::vector<std::pair<float, std::uint32_t>> CollectionImpl::flat_search(const s
 }
 
 std::vector<std::pair<float, std::uint32_t>> CollectionImpl::search_one(const std::vector<float>& query, std::size_t k,
+                                                                        std::size_t ef_base,
                                                                         const std::vector<std::uint32_t>* allowed,
                                                                         const std::vector<char>* allowed_mask) const {
   const std::size_t threshold = core_->options.flat_threshold;
   const std::size_t candidates = allowed ? allowed->size() : live_;
-  if (!index_ || live_ < threshold || candidates <= threshold) return flat_search(query, k, allowed);
-  std::size_t ef_base = std::max<std::size_t>(static_cast<std::size_t>(config_.index.ef_search), 2 * k);
+  if (ef_base == 0 || !graph_searchable() || candidates <= threshold) return flat_search(query, k, allowed);
   // hnswlib 0.6.2 has no filter hook: over-fetch in proportion to the filter's selectivity, and
   // widen the candidate list likewise, so that as many *matching* candidates are weighed as an
   // unfiltered search weighs candidates.
@@ -615,6 +618,36 @@ std::vector<std::pair<float, std::uint32_t>> CollectionImpl::search_one(const st
     if (fetch >= live_ / 2) return flat_search(query, k, allowed);  // graph could not deliver: be exact
     fetch *= 4;
   }
+}
+
+std::vector<std::pair<float, std::uint32_t>> CollectionImpl::sample_search(const std::vector<float>& query, std::size_t k,
+                                                                           const SearchTuner::Plan& plan) const {
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  SearchTuner::Sample sample;
+  const auto scan_start = Clock::now();
+  auto exact = flat_search(query, k, nullptr);
+  sample.exact_seconds = seconds_since(scan_start);
+  std::vector<std::uint32_t> truth;
+  for (const auto& hit : exact) truth.push_back(hit.second);
+  std::sort(truth.begin(), truth.end());
+  for (std::size_t ef : plan.ladder) {
+    const auto start = Clock::now();
+    auto found = search_one(query, k, ef, nullptr, nullptr);
+    const double took = seconds_since(start);
+    std::size_t hits = 0;
+    for (const auto& hit : found) hits += std::binary_search(truth.begin(), truth.end(), hit.second) ? 1 : 0;
+    const double recall = truth.empty() ? 1.0 : double(hits) / double(truth.size());
+    sample.recall.push_back(recall);
+    sample.seconds.push_back(took);
+    if (hits == truth.size()) {
+      sample.stopped_on_full_recall = true;
+      break;
+    }
+    if (took >= sample.exact_seconds) break;  // higher rungs only cost more
+  }
+  tuner_.record(plan, sample);
+  return exact;  // measured anyway, and right
 }
 
 std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
@@ -666,12 +699,30 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
       for (std::uint32_t s = 0; s < slots_.size(); ++s) consider(s);
     }
   }
+  // Search effort: what the caller asked for, else the tuner's plan (search_tuner.hpp).
+  const std::size_t k = request.n_results;
+  std::optional<SearchTuner::Plan> plan;
+  std::size_t ef_base = 0;  // 0: exact scan
+  if (request.exact) {
+    ef_base = 0;
+  } else if (request.ef_search) {
+    ef_base = std::max<std::size_t>({*request.ef_search, k, 1});
+  } else if (graph_searchable()) {
+    plan = tuner_.plan(live_, k);
+    ef_base = plan->mode == SearchTuner::Mode::exact ? 0 : plan->ef;
+  }
   std::vector<Matches> results;
   results.reserve(queries.size());
   for (const auto& q : queries) {
     Matches m;
     if (!restricted || !allowed.empty()) {
-      auto hits = search_one(q, request.n_results, restricted ? &allowed : nullptr, restricted ? &mask : nullptr);
+      std::vector<std::pair<float, std::uint32_t>> hits;
+      if (plan && plan->mode == SearchTuner::Mode::sampling) {
+        // Filtered queries are not samples: their cost depends on the filter, not on the graph.
+        hits = restricted ? search_one(q, k, std::max(plan->ladder.front(), 2 * k), &allowed, &mask) : sample_search(q, k, *plan);
+      } else {
+        hits = search_one(q, k, ef_base, restricted ? &allowed : nullptr, restricted ? &mask : nullptr);
+      }
       for (const auto& [distance, s] : hits) {
         m.ids.push_back(slots_[s].id);
         if (request.include & include_distances) m.distances.push_back(distance);
@@ -697,7 +748,15 @@ CollectionStats CollectionImpl::stats() const {
   CollectionStats s;
   s.name = config_.name;
   s.count = live_;
-  s.hnsw_active = index_ != nullptr && live_ >= core_->options.flat_threshold;
+  s.hnsw_active = graph_searchable();
+  if (s.hnsw_active) {
+    const auto tuning = tuner_.status();
+    s.search_plan = tuning.describe();
+    s.search_ef = tuning.mode == SearchTuner::Mode::exact ? 0 : tuning.ef;
+    s.sampled_recall = tuning.sampled_recall;
+  } else {
+    s.search_plan = "exact scan (fewer than " + std::to_string(core_->options.flat_threshold) + " records)";
+  }
   s.index_elements = index_ ? index_->element_count() : 0;
   s.index_deleted = index_ ? index_->deleted_count() : 0;
   s.last_seq = last_seq_;

@@ -20,6 +20,7 @@
 #include "vector/hnsw_index.hpp"
 #include "vector/io.hpp"
 #include "vector/record_db.hpp"
+#include "vector/search_tuner.hpp"
 
 namespace lunadb::vector::detail {
 
@@ -106,9 +107,16 @@ class CollectionImpl final : public Collection {
   float distance_to(const std::vector<float>& query, std::uint32_t slot) const {
     return distance_fn_(query.data(), element_of(slot), &dim_);
   }
-  std::vector<std::pair<float, std::uint32_t>> search_one(const std::vector<float>& query, std::size_t k,
+  // The graph is searched only when it exists and the collection is past flat_threshold.
+  bool graph_searchable() const { return index_ != nullptr && live_ >= core_->options.flat_threshold; }
+  // k nearest among `allowed` (all live records when null) with candidate list ef_base; an exact
+  // scan when ef_base is 0 or the graph is not searchable.
+  std::vector<std::pair<float, std::uint32_t>> search_one(const std::vector<float>& query, std::size_t k, std::size_t ef_base,
                                                           const std::vector<std::uint32_t>* allowed,
                                                           const std::vector<char>* allowed_mask) const;
+  // Answers exactly and measures the graph on the plan's ladder for the tuner.
+  std::vector<std::pair<float, std::uint32_t>> sample_search(const std::vector<float>& query, std::size_t k,
+                                                             const SearchTuner::Plan& plan) const;
   std::vector<std::pair<float, std::uint32_t>> flat_search(const std::vector<float>& query, std::size_t k,
                                                            const std::vector<std::uint32_t>* allowed) const;
   void load(std::vector<StoredRecord> records);
@@ -136,6 +144,7 @@ class CollectionImpl final : public Collection {
   std::uint64_t generation_ = 0;
   std::size_t changes_since_snapshot_ = 0;
   std::string recovery_;
+  mutable SearchTuner tuner_;
 };
 
 }  // namespace lunadb::vector::detail

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cmath>
 #include <variant>
 #include <vector>
@@ -18,6 +19,26 @@ namespace {
 }
 
 bool is_scalar(const Json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
+
+bool beyond_int64(const Json& v) {
+  return v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX);
+}
+
+[[noreturn]] void refuse_integer(const std::string& path, const std::string& key, const Json& value) {
+  throw Error(ErrorKind::invalid_argument, path + ": the integer " + value.dump() + " on '" + key +
+                                               "' is out of range: integers are 64-bit signed, in filters as in metadata");
+}
+
+// Operands beyond int64 could never equal a stored integer (metadata refuses them), and comparing
+// them as doubles would round: refused, like metadata.
+void check_integer_range(const Json& operand, const std::string& path, const std::string& key) {
+  if (beyond_int64(operand)) refuse_integer(path, key, operand);
+  if (operand.is_array()) {
+    for (const auto& element : operand) {
+      if (beyond_int64(element)) refuse_integer(path, key, element);
+    }
+  }
+}
 
 // nlohmann parses non-negative integers as unsigned and C++ code builds signed ones: both are
 // "int" to users. False for floats and for unsigned values beyond int64 (rejected in metadata).
@@ -137,6 +158,7 @@ Op parse_where_op(const std::string& name, const std::string& path) {
 
 std::unique_ptr<Filter::Node> compile_comparison(const std::string& key, const Json& condition, const std::string& path) {
   if (is_scalar(condition)) {
+    check_integer_range(condition, path, key);
     return std::make_unique<Filter::Node>(Filter::Node{Compare{key, Op::eq, condition}});
   }
   if (!condition.is_object() || condition.size() != 1) {
@@ -173,6 +195,7 @@ std::unique_ptr<Filter::Node> compile_comparison(const std::string& key, const J
       break;
     }
   }
+  check_integer_range(operand, path, key);
   return std::make_unique<Filter::Node>(Filter::Node{Compare{key, op, operand}});
 }
 
@@ -343,6 +366,10 @@ void validate_metadata(const Json& metadata, bool allow_null, const std::string&
       throw Error(ErrorKind::invalid_argument, context + ": metadata key '" + key + "' is null");
     }
     if (valid_scalar(value)) continue;
+    if (beyond_int64(value) || (value.is_array() && std::any_of(value.begin(), value.end(), beyond_int64))) {
+      throw Error(ErrorKind::invalid_argument, context + ": metadata key '" + key +
+                                                   "' holds an integer beyond 9223372036854775807: integers are 64-bit signed");
+    }
     if (value.is_array() && !value.empty()) {
       bool same_type = true;
       for (const auto& element : value) {

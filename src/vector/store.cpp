@@ -26,15 +26,6 @@ Distance parse_distance(std::string_view text) {
   throw Error(ErrorKind::invalid_argument, "unknown distance '" + std::string(text) + "' (expected cosine, l2 or ip)");
 }
 
-Json parse_json(std::string_view text, std::string_view what) {
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    throw Error(ErrorKind::invalid_argument,
-                std::string(what) + " is not valid JSON (at byte " + std::to_string(e.byte) + "): " + e.what());
-  }
-}
-
 namespace detail {
 namespace {
 

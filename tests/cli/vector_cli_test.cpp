@@ -492,6 +492,100 @@ TEST(VectorsCli, RegexOnLongDocumentsUtf8AndExactIntegersDoNotCrashOrMismatch) {
   EXPECT_EQ(count_of(dir, "big"), 1u);
 }
 
+TEST(VectorsCli, UpdateChangesOneRecordAndReembedsANewDocument) {
+  FakeEmbeddingServer server;
+  server.set_dimension(4);
+  TempDir dir;
+  const std::string env = "OLLAMA_BASE_URL=" + server.base_url() + " OLLAMA_EMBED_MODEL=test-embed";
+  write_text(dir / "in.jsonl", Json{{"id", "a"}, {"document", "first text"}, {"metadata", {{"kind", "fact"}, {"n", 1}}}}.dump() +
+                                   "\n" + Json{{"id", "b"}, {"document", "second text"}}.dump() + "\n");
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection u", env).code, 0);
+
+  // Metadata merges key by key; null removes a key; the vector and document stay.
+  Result merged = vectors(dir, R"(update --collection u --id a --metadata '{"n":2,"kind":null,"new":true}')");
+  ASSERT_EQ(merged.code, 0) << describe(merged);
+  Json a = Json::parse(vectors(dir, "get --collection u --ids a --include documents,metadatas,embeddings").out);
+  EXPECT_EQ(a["metadatas"][0], Json::parse(R"({"n":2,"new":true})"));
+  EXPECT_EQ(a["documents"][0], "first text");
+  EXPECT_EQ(floats(a["embeddings"][0]), FakeEmbeddingServer::vector_for("test-embed", "first text", 4));
+
+  // A new document is embedded by the provider, as Chroma's embedding function would.
+  Result redoc = vectors(dir, "update --collection u --id a --document 'changed text'", env);
+  ASSERT_EQ(redoc.code, 0) << describe(redoc);
+  a = Json::parse(vectors(dir, "get --collection u --ids a --include documents,embeddings").out);
+  EXPECT_EQ(a["documents"][0], "changed text");
+  EXPECT_EQ(floats(a["embeddings"][0]), FakeEmbeddingServer::vector_for("test-embed", "changed text", 4));
+  // --keep-embedding changes the text only; --embedding sets the vector.
+  ASSERT_EQ(vectors(dir, "update --collection u --id a --document 'third' --keep-embedding").code, 0);
+  a = Json::parse(vectors(dir, "get --collection u --ids a --include documents,embeddings").out);
+  EXPECT_EQ(a["documents"][0], "third");
+  EXPECT_EQ(floats(a["embeddings"][0]), FakeEmbeddingServer::vector_for("test-embed", "changed text", 4));
+  ASSERT_EQ(vectors(dir, "update --collection u --id b --embedding '[1,0,0,0]'").code, 0);
+  Result nearest = vectors(dir, "query --collection u --embedding '[1,0,0,0]' -k 1 --include distances");
+  EXPECT_EQ(Json::parse(nearest.out)["ids"][0][0], "b") << describe(nearest);
+
+  // A missing id, nothing to change, a wrong dimension: errors, nothing written.
+  Result missing = vectors(dir, R"(update --collection u --id nope --metadata '{"x":1}')");
+  EXPECT_EQ(missing.code, 1) << describe(missing);
+  EXPECT_NE(missing.err.find("no record with id 'nope'"), std::string::npos) << describe(missing);
+  EXPECT_EQ(vectors(dir, "update --collection u --id a").code, 2);
+  Result wrong_dim = vectors(dir, "update --collection u --id b --embedding '[1,0]'");
+  EXPECT_EQ(wrong_dim.code, 1) << describe(wrong_dim);
+  EXPECT_NE(wrong_dim.err.find("dimension"), std::string::npos) << describe(wrong_dim);
+  EXPECT_EQ(count_of(dir, "u"), 2u);
+}
+
+// Integers are 64-bit signed everywhere: 2^63 and 2^64 are refused alike, in metadata and filters,
+// instead of one being refused and the other silently stored as a float.
+TEST(VectorsCli, IntegersBeyondInt64AreRefusedAlikeAndEmptyMetadataIsNone) {
+  TempDir dir;
+  write_text(dir / "ok.jsonl", R"({"id":"max","embedding":[1,0],"metadata":{"n":9223372036854775807}})"
+                               "\n"
+                               R"({"id":"min","embedding":[0,1],"metadata":{"n":-9223372036854775808}})"
+                               "\n"
+                               R"({"id":"empty","embedding":[1,1],"metadata":{}})"
+                               "\n");
+  Result ok = vectors(dir, "import ok.jsonl --collection n");
+  ASSERT_EQ(ok.code, 0) << describe(ok);
+  Json got = Json::parse(vectors(dir, "get --collection n").out);
+  EXPECT_EQ(got["metadatas"][0]["n"].get<std::int64_t>(), INT64_MAX);
+  EXPECT_EQ(got["metadatas"][1]["n"].get<std::int64_t>(), INT64_MIN);
+  EXPECT_TRUE(got["metadatas"][2].is_null()) << "{} is stored as no metadata: " << got.dump();
+
+  for (const std::string literal : {"9223372036854775808", "18446744073709551616", "-9223372036854775809",
+                                    "100000000000000000000000"}) {
+    write_text(dir / "big.jsonl", R"({"id":"big","embedding":[1,0],"metadata":{"n":)" + literal + "}}\n");
+    Result refused = vectors(dir, "import big.jsonl --collection n");
+    EXPECT_EQ(refused.code, 1) << literal << ": " << describe(refused);
+    EXPECT_NE(refused.err.find("64-bit signed"), std::string::npos) << literal << ": " << describe(refused);
+    Result filtered = vectors(dir, "get --collection n --where '{\"n\":{\"$lt\":" + literal + "}}'");
+    EXPECT_NE(filtered.code, 0) << literal << ": " << describe(filtered);
+    EXPECT_NE(filtered.err.find("64-bit signed"), std::string::npos) << literal << ": " << describe(filtered);
+    Result in_list = vectors(dir, "get --collection n --where '{\"n\":{\"$in\":[1," + literal + "]}}'");
+    EXPECT_NE(in_list.code, 0) << literal << ": " << describe(in_list);
+  }
+  // Written as a float, a large number is a float, and compares exactly with the integers.
+  Result as_float = vectors(dir, R"(get --collection n --where '{"n":{"$lt":9223372036854775808.0}}')");
+  ASSERT_EQ(as_float.code, 0) << describe(as_float);
+  EXPECT_EQ(Json::parse(as_float.out)["ids"], Json::parse(R"(["max","min"])"));
+  EXPECT_EQ(count_of(dir, "n"), 3u);
+}
+
+TEST(VectorsCli, QueryEffortOptions) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 50, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection e").code, 0);
+  Result exact = vectors(dir, "query --collection e --embedding '[1,0,0,0]' -k 3 --exact --include distances");
+  ASSERT_EQ(exact.code, 0) << describe(exact);
+  Result ef = vectors(dir, "query --collection e --embedding '[1,0,0,0]' -k 3 --ef 40 --include distances");
+  ASSERT_EQ(ef.code, 0) << describe(ef);
+  EXPECT_EQ(Json::parse(exact.out)["ids"], Json::parse(ef.out)["ids"]);
+  EXPECT_EQ(vectors(dir, "query --collection e --embedding '[1,0,0,0]' --exact --ef 40").code, 2);
+  EXPECT_EQ(vectors(dir, "query --collection e --embedding '[1,0,0,0]' --ef 0").code, 2);
+  Json stats = Json::parse(vectors(dir, "stats --collection e --json").out);
+  EXPECT_NE(stats["search_plan"].get<std::string>().find("exact scan"), std::string::npos) << stats.dump();
+}
+
 // Luna keeps ChromaDB's files in CHROMA_PATH: read-only commands pointed there must not add
 // lunadb-vectors.sqlite3 or LOCK beside them, nor change a byte.
 TEST(VectorsCli, ReadOnlyCommandsCreateNothingInAFolderThatIsNotALunadbStore) {

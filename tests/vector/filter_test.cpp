@@ -58,6 +58,30 @@ TEST(VectorFilter, IntAndFloatCompareAcrossTypes) {
   EXPECT_FALSE(where_matches({{"big", std::int64_t{9007199254740992}}}, parsed));
 }
 
+// A C++ caller can build an unsigned beyond int64 directly; text callers get parse_json's check.
+TEST(VectorFilter, IntegersBeyondInt64AreRefusedInFiltersMetadataAndText) {
+  const std::uint64_t two_63 = 9223372036854775808ull;
+  EXPECT_THROW(Filter::compile(Json{{"n", {{"$gt", two_63}}}}, nullptr), Error);
+  EXPECT_THROW(Filter::compile(Json{{"n", two_63}}, nullptr), Error);
+  EXPECT_THROW(Filter::compile(Json{{"n", {{"$in", {1, two_63}}}}}, nullptr), Error);
+  EXPECT_NO_THROW(Filter::compile(Json{{"n", {{"$gt", 9223372036854775807ull}}}}, nullptr));
+  EXPECT_THROW(detail::validate_metadata(Json{{"n", two_63}}, false, "test"), Error);
+  EXPECT_THROW(detail::validate_metadata(Json{{"n", {1, two_63}}}, false, "test"), Error);
+  EXPECT_NO_THROW(detail::validate_metadata(Json{{"n", INT64_MIN}}, false, "test"));
+
+  EXPECT_EQ(parse_json(R"({"a":[1,{"b":-9223372036854775808}],"c":1.5e300,"d":"x"})", "t"),
+            Json::parse(R"({"a":[1,{"b":-9223372036854775808}],"c":1.5e300,"d":"x"})"));
+  try {
+    parse_json(R"({"a":[1,{"b":18446744073709551616}]})", "--where");
+    ADD_FAILURE() << "2^64 as an integer literal was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--where: the integer 18446744073709551616 is out of range"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_json("[1, 2", "t"), Error);
+  EXPECT_THROW(parse_json("", "t"), Error);
+  EXPECT_EQ(parse_json("  {\"k\": {}} ", "t"), Json::parse(R"({"k":{}})"));
+}
+
 TEST(VectorFilter, NegationsMatchRecordsWithoutTheKey) {
   Json without = {{"other", 1}};
   EXPECT_TRUE(where_matches({{"kind", {{"$ne", "fact"}}}}, without));
