@@ -75,6 +75,14 @@ void expect_refused(const std::function<void()>& call, ErrorKind kind, const fs:
   }
 }
 
+// `file` holding `bytes` is refused by `reader` as expect_refused() describes.
+template <typename Reader>
+void expect_file_refused(Reader reader, const fs::path& file, const std::string& bytes, ErrorKind kind, const std::string& phrase) {
+  write_bytes(file, bytes);
+  SCOPED_TRACE(phrase);
+  expect_refused([&] { reader(file); }, kind, file, phrase);
+}
+
 TEST(DatasetFile, ReadsTheFileNumPyWrote) {
   TempDir dir;
   write_bytes(dir / "a.npy", numpy_written);
@@ -121,9 +129,7 @@ TEST(DatasetFile, RefusesMalformedNpy) {
   TempDir dir;
   const auto file = dir / "bad.npy";
   auto refused = [&](const std::string& bytes, ErrorKind kind, const std::string& phrase) {
-    write_bytes(file, bytes);
-    SCOPED_TRACE(phrase);
-    expect_refused([&] { read_npy(file); }, kind, file, phrase);
+    expect_file_refused(read_npy, file, bytes, kind, phrase);
   };
   const std::string data = bytes_of(six);
   refused("", ErrorKind::corrupt, "is empty");
@@ -156,9 +162,7 @@ TEST(DatasetFile, RefusesMalformedFvecsAndIvecs) {
   TempDir dir;
   const auto file = dir / "bad.fvecs";
   auto refused = [&](const std::string& bytes, ErrorKind kind, const std::string& phrase) {
-    write_bytes(file, bytes);
-    SCOPED_TRACE(phrase);
-    expect_refused([&] { read_fvecs(file); }, kind, file, phrase);
+    expect_file_refused(read_fvecs, file, bytes, kind, phrase);
   };
   auto row = [](std::int32_t dim, std::vector<float> values) { return bytes_of(std::vector<std::int32_t>{dim}) + bytes_of(values); };
   refused("", ErrorKind::corrupt, "is empty");
