@@ -506,10 +506,14 @@ void register_bench_vectors(CLI::App& bench, Context& /*context*/) {
   auto* command = bench.add_subcommand("vectors", "Vector store: ingest rate, query latency beside recall@k (default, exact, ef sweep), memory, disk, reopen");
   auto* count = command->add_option("--count,--n", options->count, "Synthetic: number of vectors; with --data: use the first N rows")
                     ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
-  command->add_option("--dim", options->dim, "Synthetic: dimension")->check(CLI::Range(1, 65536));
-  command->add_option("--distribution", options->distribution, "Synthetic data: clustered (easy, like sentence embeddings) or uniform (hard)")
-      ->check(CLI::IsMember({"clustered", "uniform"}));
-  command->add_option("--data", options->data_file, "Data set file instead of synthetic data: float32 .npy (2-D, C order) or .fvecs");
+  auto* dim = command->add_option("--dim", options->dim, "Synthetic: dimension")->check(CLI::Range(1, 65536));
+  auto* distribution =
+      command->add_option("--distribution", options->distribution, "Synthetic data: clustered (easy, like sentence embeddings) or uniform (hard)")
+          ->check(CLI::IsMember({"clustered", "uniform"}));
+  // A file brings its own dimension and distribution: a --dim beside it would be silently ignored.
+  command->add_option("--data", options->data_file, "Data set file instead of synthetic data: float32 .npy (2-D, C order) or .fvecs")
+      ->excludes(dim)
+      ->excludes(distribution);
   command->add_option("--queries", options->queries,
                       "A query file (.npy/.fvecs), or N: N queries from the synthetic distribution, or N rows held out of --data");
   command->add_option("--ground-truth", options->ground_truth,

@@ -154,6 +154,9 @@ TEST(BenchVectorsCli, BadInputFilesFailClearly) {
   EXPECT_NE(result.code, 0) << result.output;
   EXPECT_NE(result.output.find("names row 50 but the data have 50 rows"), std::string::npos) << result.output;
 
+  result = run_lunadb(dir, "bench vectors --data ex/data.fvecs --dim 8");
+  EXPECT_EQ(result.code, 2) << "--dim beside --data would be ignored: " << result.output;
+
   result = run_lunadb(dir, "bench vectors --count 50 --dim 4 --ef-sweep 10,x");
   EXPECT_EQ(result.code, 2) << result.output;
   EXPECT_NE(result.output.find("--ef-sweep"), std::string::npos) << result.output;
