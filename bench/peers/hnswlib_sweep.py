@@ -5,6 +5,7 @@ one thread, recall@k against the same ground truth. Prints one JSON object:
 {"engine": "hnswlib", ..., "rows": [{"ef": 10, "recall": ..., "p50_us": ..., "p95_us": ...}, ...]}
 """
 import argparse
+import importlib.metadata
 import json
 import os
 import time
@@ -68,7 +69,7 @@ def main():
             hits += len(set(labels[0].tolist()) & set(truth[q, :k].tolist()))
         rows.append({"ef": ef, "recall": hits / (k * len(queries)), "p50_us": round(percentile(latencies, 0.50)),
                      "p95_us": round(percentile(latencies, 0.95)), "p99_us": round(percentile(latencies, 0.99))})
-    print(json.dumps({"engine": "hnswlib", "version": getattr(hnswlib, "__version__", "?"), "n": n, "dim": dim,
+    print(json.dumps({"engine": "hnswlib", "version": importlib.metadata.version("hnswlib"), "n": n, "dim": dim,
                       "queries": len(queries), "k": k, "m": args.m, "ef_construction": args.ef_construction,
                       "space": args.space, "build_s": round(build_s, 1), "rows": rows}))
 
