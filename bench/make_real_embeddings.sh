@@ -3,7 +3,7 @@
 # machine's man pages and /usr/share/doc, embedded with all-MiniLM-L6-v2 (384 dimensions).
 #   bench/make_real_embeddings.sh [N] [QUERIES]     (default 100000 1000)
 # Writes build/bench-data/minilm/{data,queries}.npy (+ .txt with the sentences); BENCH_DATA moves it.
-# About 70 sentences/s on 2 cores: 100000 take ~25 minutes.
+# About 90 sentences/s on 2 cores: 100000 take ~18 minutes, 40000 ~8.
 # The venv (build/embed-venv, or EMBED_VENV) is made once. torch is installed first and pinned:
 # the CPU wheel of 2.13.0 is on the machine, and sentence-transformers must not pull another.
 set -euo pipefail
