@@ -20,7 +20,8 @@ fi
 
 load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) before $1" >&2; }
 load lunadb
-ours=$("$lunadb" bench vectors --n "$n" --dim "$dim" --json)
+# No ef sweep here: this compares ingest, memory, disk and the default query (run_ef_sweep.sh sweeps).
+ours=$("$lunadb" bench vectors --n "$n" --dim "$dim" --ef-sweep "" --json)
 # The peers build their graphs with lunadb's parameters (M, ef_construction, ef_search).
 params=$("$venv/bin/python" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["m"], o["ef_construction"], o["ef_search"])' "$ours")
 read -r m efc efs <<<"$params"
