@@ -74,6 +74,9 @@ struct Settings {
   int embed_batch_size = 64;          // EMBED_BATCH_SIZE
   int memory_retrieval_count = 6;
   std::optional<std::filesystem::path> migrations_dir;  // LUNADB_MIGRATIONS_DIR
+  std::string serve_host = "127.0.0.1";  // LUNADB_SERVE_HOST: where `lunadb serve` listens
+  int serve_port = 8000;                 // LUNADB_SERVE_PORT
+  std::string serve_token;               // LUNADB_SERVE_TOKEN: a secret; required off loopback
 
   // Every setting as (NAME, value) in a stable order, secrets as "***"; for `lunadb config`.
   std::vector<std::pair<std::string, std::string>> describe() const;

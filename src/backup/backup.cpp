@@ -30,6 +30,7 @@ namespace {
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kDatabaseName = "luna.db";
 constexpr const char* kVectorsFolder = "vectors";
+constexpr const char* kServeCatalogName = "lunadb-serve.json";  // serve/catalog.hpp
 constexpr const char* kPartialPrefix = ".partial-";
 constexpr const char* kSetPrefix = "luna-";
 
@@ -293,6 +294,11 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
       const fs::path vectors = partial / kVectorsFolder;
       fs::create_directories(vectors);
       if (fs::exists(settings.chroma_path / "index")) copy_tree_durably(settings.chroma_path / "index", vectors / "index");
+      // `lunadb serve`'s catalog (tenants, databases, Chroma collection ids and metadata; see
+      // docs/serve.md). It is replaced by rename, so a plain copy is one whole version of it.
+      if (fs::exists(settings.chroma_path / kServeCatalogName)) {
+        copy_file_durably(settings.chroma_path / kServeCatalogName, vectors / kServeCatalogName);
+      }
       detail::SqliteFile(records, true).copy_to(vectors / vector::detail::kRecordsFileName);
       detail::SqliteFile copy(vectors / vector::detail::kRecordsFileName, true);
       copy.check_integrity();

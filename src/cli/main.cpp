@@ -53,6 +53,7 @@ int run(int argc, char** argv) {
   register_db_commands(app, context);
   register_vector_commands(app, context);
   register_backup_commands(app, context);
+  register_serve_commands(app, context);
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors)");
   bench->require_subcommand(1);
   register_bench_writes(*bench, context);

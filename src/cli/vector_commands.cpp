@@ -19,6 +19,7 @@
 #include "cli/vector_io.hpp"
 #include "lunadb/embed.hpp"
 #include "lunadb/error.hpp"
+#include "lunadb/serve.hpp"
 #include "lunadb/vector.hpp"
 #include "vector/record_db.hpp"
 
@@ -41,7 +42,25 @@ std::unique_ptr<vector::VectorStore> open_store(const Settings& settings, bool c
     }
     return nullptr;
   }
-  return vector::VectorStore::open(settings.chroma_path);
+  try {
+    return vector::VectorStore::open(settings.chroma_path);
+  } catch (const Error& e) {
+    // A server holding the store answers for it; without one (or after it was killed, leaving
+    // its address file) the lock error stands.
+    if (e.kind() != ErrorKind::busy) throw;
+    const auto url = serve::read_address_file(settings.chroma_path);
+    if (!url) throw;
+    std::unique_ptr<vector::VectorStore> remote;
+    try {
+      remote = serve::connect_remote_store(*url, settings.serve_token, settings.chroma_path);
+    } catch (const Error& unreachable) {
+      throw Error(ErrorKind::busy, std::string(e.what()) + "; " + unreachable.what() + " (" +
+                                       serve::kAddressFileName + " there is left from an earlier server)");
+    }
+    std::cerr << "lunadb: the vector store at " << settings.chroma_path.string() << " is held by lunadb serve at "
+              << *url << "; going through it\n";
+    return remote;
+  }
 }
 
 std::shared_ptr<vector::Collection> open_collection(vector::VectorStore* store, const std::string& name,

@@ -30,7 +30,7 @@ using config_detail::trim;
 
 namespace {
 
-constexpr std::array<std::string_view, 26> kSettingNames{
+constexpr std::array<std::string_view, 29> kSettingNames{
     "LUNA_ENV_FILE",
     "LUNA_VARIANT",
     "LUNA_DATA_DIR",
@@ -57,6 +57,9 @@ constexpr std::array<std::string_view, 26> kSettingNames{
     "EMBED_BATCH_SIZE",
     "MEMORY_RETRIEVAL_COUNT",
     "LUNADB_MIGRATIONS_DIR",
+    "LUNADB_SERVE_HOST",
+    "LUNADB_SERVE_PORT",
+    "LUNADB_SERVE_TOKEN",
 };
 
 // Timeouts above a day are certainly typos, and the cap keeps every later conversion to
@@ -354,8 +357,9 @@ EmbeddingProvider read_provider(const SettingReader& reader) {
                       *found);
 }
 
-std::string read_api_key(const SettingReader& reader) {
-  auto found = reader.get("OPENAI_API_KEY");
+// API keys and bearer tokens: secrets that travel in an HTTP header.
+std::string read_secret_token(const SettingReader& reader, const char* name) {
+  auto found = reader.get(name);
   if (!found) return "";
   const bool printable = std::all_of(found->value.begin(), found->value.end(), [](char c) {
     const auto byte = static_cast<unsigned char>(c);
@@ -364,7 +368,7 @@ std::string read_api_key(const SettingReader& reader) {
   // It goes into an HTTP header: a space or line break would corrupt (or inject into) the request.
   if (!printable) {
     SettingReader::fail(
-        "OPENAI_API_KEY",
+        name,
         "a single token without spaces or control characters (the value is not shown: it is a secret)",
         *found, false);
   }
@@ -436,6 +440,9 @@ std::vector<std::pair<std::string, std::string>> Settings::describe() const {
       {"EMBED_BATCH_SIZE", std::to_string(embed_batch_size)},
       {"MEMORY_RETRIEVAL_COUNT", std::to_string(memory_retrieval_count)},
       {"LUNADB_MIGRATIONS_DIR", migrations_dir ? migrations_dir->string() : std::string()},
+      {"LUNADB_SERVE_HOST", serve_host},
+      {"LUNADB_SERVE_PORT", std::to_string(serve_port)},
+      {"LUNADB_SERVE_TOKEN", serve_token.empty() ? std::string() : std::string("***")},
   };
 }
 
@@ -470,7 +477,7 @@ Settings load_settings(const std::map<std::string, std::string>& overrides,
   settings.ollama_base_url = reader.http_base_url("OLLAMA_BASE_URL", "http://localhost:11434");
   settings.ollama_embed_model = reader.text("OLLAMA_EMBED_MODEL", "nomic-embed-text");
   settings.openai_base_url = reader.http_base_url("OPENAI_BASE_URL", "https://api.openai.com/v1");
-  settings.openai_api_key = read_api_key(reader);
+  settings.openai_api_key = read_secret_token(reader, "OPENAI_API_KEY");
   settings.openai_embed_model = reader.text("OPENAI_EMBED_MODEL", "text-embedding-3-small");
   settings.embed_timeout_s = reader.seconds("EMBED_TIMEOUT", 30);
   settings.embed_max_retries =
@@ -480,6 +487,9 @@ Settings load_settings(const std::map<std::string, std::string>& overrides,
   settings.memory_retrieval_count =
       reader.whole_number("MEMORY_RETRIEVAL_COUNT", 6, 1, kIntMax, "a whole number >= 1");
   if (reader.get("LUNADB_MIGRATIONS_DIR")) settings.migrations_dir = reader.path("LUNADB_MIGRATIONS_DIR", {});
+  settings.serve_host = reader.text("LUNADB_SERVE_HOST", "127.0.0.1");
+  settings.serve_port = reader.whole_number("LUNADB_SERVE_PORT", 8000, 0, 65535, "a TCP port from 0 to 65535 (0: any free port)");
+  settings.serve_token = read_secret_token(reader, "LUNADB_SERVE_TOKEN");
   return settings;
 }
 

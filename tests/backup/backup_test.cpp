@@ -124,9 +124,14 @@ pid_t spawn_lunadb(const TempDir& dir, std::vector<std::string> args) {
 TEST(Backup, SetRoundTripsThroughVerifyAndRestore) {
   TempDir dir;
   make_store(dir, 20, 10, 50);
+  // `lunadb serve`'s catalog (tenants, databases, Chroma ids) belongs to the set too.
+  const fs::path catalog = dir / "data/chroma/lunadb-serve.json";
+  ASSERT_TRUE(fs::exists(catalog.parent_path()));
+  std::ofstream(catalog) << R"({"version":1,"tenants":["acme"]})";
   CliResult made = lunadb(dir, "backup");
   ASSERT_EQ(made.code, 0) << made.output;
   EXPECT_NE(made.output.find("verified"), std::string::npos) << made.output;
+  fs::remove(catalog);
   const fs::path set = only_set(dir);
   ASSERT_EQ(set.filename().string().rfind("luna-", 0), 0u);
   const Manifest m = verify_backup(set);
@@ -152,6 +157,9 @@ TEST(Backup, SetRoundTripsThroughVerifyAndRestore) {
   ASSERT_EQ(restored.code, 0) << restored.output;
   EXPECT_EQ(count(dir / "data/luna.db", "SELECT count(*) FROM messages"), 200u);
   EXPECT_EQ(lunadb(dir, "vectors count -c luna_facts").output, "50\n");
+  std::ifstream restored_catalog(catalog);
+  std::string catalog_text((std::istreambuf_iterator<char>(restored_catalog)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(catalog_text, R"({"version":1,"tenants":["acme"]})");
   CliResult found = lunadb(dir, "vectors get -c luna_facts --ids f2 --include documents");
   EXPECT_NE(found.output.find("fact 2"), std::string::npos) << found.output;
   EXPECT_EQ(lunadb(dir, "status").code, 0);

@@ -1,6 +1,7 @@
 // `lunadb vectors ...` as a user runs it: the real binary, a clean environment, a vector store in
 // a temp dir, and a real loopback embedding server for lines without vectors.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -672,6 +673,32 @@ TEST(VectorsCli, UnknownCollection) {
 }
 
 // A SIGKILLed import keeps whole batches only, and `--upsert` of the same input completes it.
+// Starts `lunadb <args>` in `dir` with the clean environment `vectors` uses; the given file
+// descriptors become its stdin / stdout / stderr (-1: /dev/null). Returns the child's pid.
+pid_t spawn_lunadb(const TempDir& dir, std::vector<std::string> args, int in_fd, int out_fd, int err_fd,
+                   const std::vector<int>& close_in_child) {
+  const std::string chroma = "CHROMA_PATH=" + (dir / "chroma").string();
+  const std::string data = "LUNA_DATA_DIR=" + (dir / "data").string();
+  const std::string path = std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  args.insert(args.begin(), LUNADB_CLI_PATH);
+  const pid_t child = ::fork();
+  if (child != 0) return child;
+  const int null_fd = ::open("/dev/null", O_RDWR);
+  ::dup2(in_fd >= 0 ? in_fd : null_fd, STDIN_FILENO);
+  ::dup2(out_fd >= 0 ? out_fd : null_fd, STDOUT_FILENO);
+  ::dup2(err_fd >= 0 ? err_fd : null_fd, STDERR_FILENO);
+  for (int fd : close_in_child) ::close(fd);
+  if (::chdir(dir.path().c_str()) != 0) ::_exit(127);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string env_words[] = {path, chroma, data};
+  for (auto& e : env_words) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  ::execve(argv[0], argv.data(), envp.data());
+  ::_exit(127);
+}
+
 TEST(VectorsCliKill, KilledImportKeepsWholeBatchesAndUpsertResumes) {
   TempDir dir;
   constexpr std::size_t kRecords = 20000, kBatch = 100, kDimension = 8;
@@ -681,30 +708,10 @@ TEST(VectorsCliKill, KilledImportKeepsWholeBatchesAndUpsertResumes) {
   int stdin_pipe[2], stderr_pipe[2];
   ASSERT_EQ(::pipe(stdin_pipe), 0);
   ASSERT_EQ(::pipe(stderr_pipe), 0);
-  const std::string chroma = "CHROMA_PATH=" + (dir / "chroma").string();
-  const std::string data = "LUNA_DATA_DIR=" + (dir / "data").string();
-  const std::string path = std::string("PATH=") + (std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
-  std::vector<std::string> args = {LUNADB_CLI_PATH, "vectors", "import", "-", "--collection", "big",
-                                   "--batch", std::to_string(kBatch), "--progress"};
-  const pid_t child = ::fork();
+  const pid_t child = spawn_lunadb(dir, {"vectors", "import", "-", "--collection", "big", "--batch", std::to_string(kBatch), "--progress"},
+                                   stdin_pipe[0], -1, stderr_pipe[1],
+                                   {stdin_pipe[0], stdin_pipe[1], stderr_pipe[0], stderr_pipe[1]});
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::dup2(stdin_pipe[0], STDIN_FILENO);
-    ::dup2(stderr_pipe[1], STDERR_FILENO);
-    ::close(stdin_pipe[0]);
-    ::close(stdin_pipe[1]);
-    ::close(stderr_pipe[0]);
-    ::close(stderr_pipe[1]);
-    if (::chdir(dir.path().c_str()) != 0) ::_exit(127);
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::string env_words[] = {path, chroma, data};
-    for (auto& e : env_words) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
   ::close(stdin_pipe[0]);
   ::close(stderr_pipe[1]);
 
@@ -752,6 +759,94 @@ TEST(VectorsCliKill, KilledImportKeepsWholeBatchesAndUpsertResumes) {
   EXPECT_EQ(count_of(dir, "big"), kRecords);
   Json last = Json::parse(vectors(dir, "get --collection big --ids r19999 --include embeddings").out);
   EXPECT_EQ(floats(last["embeddings"][0]), test_vector(19999, kDimension));
+}
+
+
+// `lunadb serve` holds the store; the vectors commands find its address beside the lock and go
+// through it instead of failing with "busy". After SIGTERM the address file is gone; after a
+// SIGKILL it is left behind, ignored, and the commands open the store themselves.
+pid_t start_server(const TempDir& dir, int& port) {
+  int stdout_pipe[2];
+  if (::pipe(stdout_pipe) != 0) return -1;
+  const pid_t child = spawn_lunadb(dir, {"serve", "--port", "0", "--threads", "2"}, -1, stdout_pipe[1], -1,
+                                   {stdout_pipe[0], stdout_pipe[1]});
+  ::close(stdout_pipe[1]);
+  FILE* out = ::fdopen(stdout_pipe[0], "r");
+  char line[256] = {};
+  port = 0;
+  if (out && std::fgets(line, sizeof line, out)) {
+    const std::string text = line;
+    const auto colon = text.rfind(':');
+    if (text.rfind("listening on ", 0) == 0 && colon != std::string::npos) port = std::atoi(text.c_str() + colon + 1);
+  }
+  if (out) std::fclose(out);
+  return child;
+}
+
+int stop_server(pid_t child, int signal_number) {
+  ::kill(child, signal_number);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return status;
+}
+
+TEST(VectorsCliServer, CommandsGoThroughTheServerThatHoldsTheStore) {
+  TempDir dir;
+  write_text(dir / "in.jsonl", jsonl(0, 50, 4));
+  ASSERT_EQ(vectors(dir, "import in.jsonl --collection held").code, 0);
+  int port = 0;
+  const pid_t server = start_server(dir, port);
+  ASSERT_GT(server, 0);
+  ASSERT_GT(port, 0) << "lunadb serve did not say where it listens";
+  const std::string address = "http://127.0.0.1:" + std::to_string(port);
+  EXPECT_EQ(read_file(dir / "chroma" / "lunadb-serve.address"), address + "\n");
+
+  Result count = vectors(dir, "count --collection held");
+  EXPECT_EQ(count.code, 0) << describe(count);
+  EXPECT_EQ(count.out, "50\n");
+  EXPECT_NE(count.err.find("held by lunadb serve at " + address), std::string::npos) << count.err;
+
+  write_text(dir / "more.jsonl", jsonl(50, 80, 4));
+  Result imported = vectors(dir, "import more.jsonl --collection held --batch 7");
+  EXPECT_EQ(imported.code, 0) << describe(imported);
+  // Local semantics hold through the server: an existing id needs --upsert.
+  Result again = vectors(dir, "import more.jsonl --collection held");
+  EXPECT_NE(again.code, 0) << describe(again);
+  Result updated = vectors(dir, "update --collection held --id r3 --metadata '{\"seen\":true}'");
+  EXPECT_EQ(updated.code, 0) << describe(updated);
+  Result missing = vectors(dir, "update --collection held --id nope --metadata '{\"seen\":true}'");
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos) << missing.err;
+  Json got = Json::parse(vectors(dir, "get --collection held --where '{\"seen\":true}'").out);
+  EXPECT_EQ(got["ids"], Json({"r3"}));
+  Result query = vectors(dir, "query --collection held --embedding '[0,1,2,3]' --k 3 --exact");
+  EXPECT_EQ(query.code, 0) << describe(query);
+  EXPECT_EQ(Json::parse(query.out)["ids"][0].size(), 3u);
+  Result deleted = vectors(dir, "delete --collection held --ids r0,r1,zzz");
+  EXPECT_NE(deleted.out.find("deleted 2 records"), std::string::npos) << describe(deleted);
+  Result stats = vectors(dir, "stats --collection held --json");
+  EXPECT_EQ(stats.code, 0) << describe(stats);
+  EXPECT_EQ(Json::parse(stats.out)["count"], 78);
+  Result exported = vectors(dir, "export --collection held");
+  EXPECT_EQ(std::count(exported.out.begin(), exported.out.end(), '\n'), 78);
+  Result listed = vectors(dir, "list --json");
+  EXPECT_EQ(Json::parse(listed.out)[0]["count"], 78);
+
+  const int status = stop_server(server, SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_FALSE(fs::exists(dir / "chroma" / "lunadb-serve.address"));
+  Result local = vectors(dir, "count --collection held");
+  EXPECT_EQ(local.out, "78\n");
+  EXPECT_EQ(local.err.find("lunadb serve"), std::string::npos) << local.err;
+
+  // A killed server leaves its address file; the lock is free, so the commands work locally.
+  const pid_t killed = start_server(dir, port);
+  ASSERT_GT(port, 0);
+  stop_server(killed, SIGKILL);
+  EXPECT_TRUE(fs::exists(dir / "chroma" / "lunadb-serve.address"));
+  Result after_kill = vectors(dir, "count --collection held");
+  EXPECT_EQ(after_kill.code, 0) << describe(after_kill);
+  EXPECT_EQ(after_kill.out, "78\n");
 }
 
 }  // namespace

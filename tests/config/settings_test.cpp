@@ -50,6 +50,9 @@ const std::vector<std::string> kAllNames = {
     "EMBED_BATCH_SIZE",
     "MEMORY_RETRIEVAL_COUNT",
     "LUNADB_MIGRATIONS_DIR",
+    "LUNADB_SERVE_HOST",
+    "LUNADB_SERVE_PORT",
+    "LUNADB_SERVE_TOKEN",
 };
 
 std::string upper(std::string text) {
