@@ -264,8 +264,8 @@ struct ChromaApi::State {
   // -- collections --
 
   Json collection_json(const CollectionEntry& entry) const {
-    Json dimension;
-    if (auto collection = open_backing(entry)) dimension = collection->config().dimension;
+    const auto collection = open_backing(entry);
+    const Json dimension = collection ? Json(collection->config().dimension) : Json();
     return {{"id", entry.id},
             {"name", entry.name},
             {"configuration_json", entry.configuration},
@@ -273,21 +273,21 @@ struct ChromaApi::State {
             {"dimension", dimension},
             {"tenant", entry.tenant},
             {"database", entry.database},
-            {"version", version_of(entry)},
+            {"version", version_of(entry, collection.get())},
             {"log_position", 0},
             {"schema", nullptr}};
   }
 
-  std::int64_t version_of(const CollectionEntry& entry) const {
+  // `backing` is the entry's lunadb collection, or null when it has none yet.
+  std::int64_t version_of(const CollectionEntry& entry, const vector::Collection* backing) const {
     auto found = versions.find(entry.id);
     if (found != versions.end()) return found->second;
-    auto collection = open_backing(entry);
-    return collection ? collection->stats().last_seq : 0;
+    return backing ? backing->stats().last_seq : 0;
   }
 
   // Called with the exclusive lock held, after a write request succeeded.
   void count_write(const CollectionEntry& entry) {
-    const std::int64_t current = version_of(entry);
+    const std::int64_t current = version_of(entry, open_backing(entry).get());
     versions[entry.id] = current + 1;
   }
 
@@ -617,12 +617,6 @@ struct ChromaApi::State {
     return json_reply(200, {{"deleted", deleted}});
   }
 
-  static Json optional_documents(const std::vector<std::optional<std::string>>& documents) {
-    Json out = Json::array();
-    for (const auto& document : documents) out.push_back(document ? Json(*document) : Json());
-    return out;
-  }
-
   HttpReply get(const CollectionEntry& entry, const Json& body) const {
     vector::GetRequest request;
     const Json& ids = field(body, "ids");
@@ -641,7 +635,7 @@ struct ChromaApi::State {
                 {"uris", nullptr}, {"data", nullptr},
                 {"include", include_echo(include_value, Json::array({"metadatas", "documents"}))}};
     if (request.include & vector::include_embeddings) out["embeddings"] = result.embeddings;
-    if (request.include & vector::include_documents) out["documents"] = optional_documents(result.documents);
+    if (request.include & vector::include_documents) out["documents"] = wire::documents_json(result.documents);
     if (request.include & vector::include_metadatas) out["metadatas"] = result.metadatas;
     if (include_value.is_array() && std::count(include_value.begin(), include_value.end(), "uris") > 0) {
       out["uris"] = Json::array();
@@ -692,7 +686,7 @@ struct ChromaApi::State {
     for (const auto& match : matches) {
       out["ids"].push_back(match.ids);
       if (request.include & vector::include_embeddings) out["embeddings"].push_back(match.embeddings);
-      if (request.include & vector::include_documents) out["documents"].push_back(optional_documents(match.documents));
+      if (request.include & vector::include_documents) out["documents"].push_back(wire::documents_json(match.documents));
       if (request.include & vector::include_metadatas) out["metadatas"].push_back(match.metadatas);
       if (request.include & vector::include_distances) out["distances"].push_back(match.distances);
     }
@@ -758,34 +752,35 @@ struct ChromaApi::State {
     if (method == "GET" && operation == "stats") return reply(wire::to_json(store.get_collection(name)->stats()));
     if (method != "POST") not_found("no such lunadb endpoint");
     const Json request_body = body();
+    // Reads do not touch the catalog: the store alone serves them, in parallel with writes.
     if (operation == "get") {
-      std::shared_lock lock(mutex);
       return reply(wire::to_json(store.get_collection(name)->get(wire::get_request_from(request_body))));
     }
     if (operation == "query") {
-      std::shared_lock lock(mutex);
       return reply(wire::to_json(store.get_collection(name)->query(wire::query_request_from(request_body))));
     }
     // Writes hold the catalog lock exclusively, as Chroma's do, so that Chroma's add (which skips
     // present ids, then writes) stays one step next to these.
     std::unique_lock lock(mutex);
     auto collection = store.get_collection(name);
-    if (operation != "flush") count_write_by_store_name(name);
-    if (operation == "add") {
-      collection->add(wire::records_from(request_body));
-      return reply(true);
-    }
-    if (operation == "upsert") {
-      collection->upsert(wire::records_from(request_body));
-      return reply(true);
-    }
-    if (operation == "update") return reply(collection->update(wire::updates_from(request_body)));
-    if (operation == "delete") return reply(collection->remove(wire::delete_request_from(request_body)));
     if (operation == "flush") {
       collection->flush();
       return reply(true);
     }
-    not_found("no such lunadb endpoint");
+    Json result = true;
+    if (operation == "add") {
+      collection->add(wire::records_from(request_body));
+    } else if (operation == "upsert") {
+      collection->upsert(wire::records_from(request_body));
+    } else if (operation == "update") {
+      result = collection->update(wire::updates_from(request_body));
+    } else if (operation == "delete") {
+      result = collection->remove(wire::delete_request_from(request_body));
+    } else {
+      not_found("no such lunadb endpoint");
+    }
+    count_write_by_store_name(name);
+    return reply(result);
   }
 
   // -- routing --

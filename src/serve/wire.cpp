@@ -68,12 +68,6 @@ std::vector<std::vector<float>> float_lists(const Json& value, const char* what)
   return out;
 }
 
-Json documents_json(const std::vector<std::optional<std::string>>& documents) {
-  Json out = Json::array();
-  for (const auto& document : documents) out.push_back(document ? Json(*document) : Json());
-  return out;
-}
-
 std::vector<std::optional<std::string>> documents_from(const Json& value, const char* what) {
   std::vector<std::optional<std::string>> out;
   if (value.is_null()) return out;
@@ -105,6 +99,12 @@ unsigned include_from(const Json& value, unsigned fallback) {
 }
 
 }  // namespace
+
+Json documents_json(const std::vector<std::optional<std::string>>& documents) {
+  Json out = Json::array();
+  for (const auto& document : documents) out.push_back(document ? Json(*document) : Json());
+  return out;
+}
 
 Json to_json(const vector::CollectionConfig& config) {
   return {{"name", config.name},

@@ -6,6 +6,7 @@
 // which Chroma's endpoints do not express. Both the server and the remote store use these
 // functions, so the two sides cannot drift apart.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ std::vector<vector::Matches> matches_from(const Json& value);
 
 Json to_json(const vector::DeleteRequest& request);
 vector::DeleteRequest delete_request_from(const Json& value);
+
+// Documents as Chroma and lunadb carry them: a string per record, null for none.
+Json documents_json(const std::vector<std::optional<std::string>>& documents);
 
 // Errors keep their kind across the wire: {"error": NAME, "message": TEXT, "lunadb_kind": KIND},
 // KIND the ErrorKind's name ("not_found", "constraint", ...).
