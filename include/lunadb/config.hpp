@@ -43,6 +43,8 @@ struct DbUrl {
 DbUrl parse_db_url(std::string_view url, std::string_view setting_name = "DB_URL");
 
 enum class EmbeddingProvider { ollama, openai_compatible };
+// Where the vectors live: the embedded store under CHROMA_PATH, or PostgreSQL with pgvector.
+enum class VectorBackend { embedded, pgvector };
 
 struct Settings {
   std::filesystem::path env_file = ".env";  // LUNA_ENV_FILE or .env, absolute; empty: none asked for
@@ -77,6 +79,8 @@ struct Settings {
   std::string serve_host = "127.0.0.1";  // LUNADB_SERVE_HOST: where `lunadb serve` listens
   int serve_port = 8000;                 // LUNADB_SERVE_PORT
   std::string serve_token;               // LUNADB_SERVE_TOKEN: a secret; required off loopback
+  VectorBackend vector_backend = VectorBackend::embedded;  // VECTOR_BACKEND
+  DbUrl vector_db;  // VECTOR_URL, else DB_URL when that is PostgreSQL; set only for pgvector (a secret may be inside)
 
   // Every setting as (NAME, value) in a stable order, secrets as "***"; for `lunadb config`.
   std::vector<std::pair<std::string, std::string>> describe() const;

@@ -30,7 +30,7 @@ using config_detail::trim;
 
 namespace {
 
-constexpr std::array<std::string_view, 29> kSettingNames{
+constexpr std::array<std::string_view, 31> kSettingNames{
     "LUNA_ENV_FILE",
     "LUNA_VARIANT",
     "LUNA_DATA_DIR",
@@ -60,6 +60,8 @@ constexpr std::array<std::string_view, 29> kSettingNames{
     "LUNADB_SERVE_HOST",
     "LUNADB_SERVE_PORT",
     "LUNADB_SERVE_TOKEN",
+    "VECTOR_BACKEND",
+    "VECTOR_URL",
 };
 
 // Timeouts above a day are certainly typos, and the cap keeps every later conversion to
@@ -357,6 +359,30 @@ EmbeddingProvider read_provider(const SettingReader& reader) {
                       *found);
 }
 
+// VECTOR_URL may be left out when DB_URL already is the PostgreSQL database the vectors go to:
+// a deployment on PostgreSQL then switches with one setting.
+void resolve_vector_backend(const SettingReader& reader, Settings& settings) {
+  auto backend = reader.get("VECTOR_BACKEND");
+  if (backend && iequals(backend->value, "pgvector")) {
+    settings.vector_backend = VectorBackend::pgvector;
+  } else if (backend && !iequals(backend->value, "embedded")) {
+    SettingReader::fail("VECTOR_BACKEND", "embedded or pgvector", *backend);
+  }
+  auto url = reader.get("VECTOR_URL");
+  if (settings.vector_backend == VectorBackend::embedded) return;
+  if (url && !url->value.empty()) {
+    settings.vector_db = parse_db_url(url->value, "VECTOR_URL");
+    if (settings.vector_db.backend != Backend::postgresql) {
+      throw Error(ErrorKind::config, "VECTOR_URL must be a PostgreSQL URL for VECTOR_BACKEND=pgvector (got " +
+                                         settings.vector_db.redacted() + ")");
+    }
+  } else if (settings.db.backend == Backend::postgresql) {
+    settings.vector_db = settings.db;
+  } else {
+    throw Error(ErrorKind::config, "VECTOR_BACKEND=pgvector needs VECTOR_URL (a postgresql:// URL), or a PostgreSQL DB_URL to default to");
+  }
+}
+
 // API keys and bearer tokens: secrets that travel in an HTTP header.
 std::string read_secret_token(const SettingReader& reader, const char* name) {
   auto found = reader.get(name);
@@ -443,6 +469,8 @@ std::vector<std::pair<std::string, std::string>> Settings::describe() const {
       {"LUNADB_SERVE_HOST", serve_host},
       {"LUNADB_SERVE_PORT", std::to_string(serve_port)},
       {"LUNADB_SERVE_TOKEN", serve_token.empty() ? std::string() : std::string("***")},
+      {"VECTOR_BACKEND", vector_backend == VectorBackend::embedded ? "embedded" : "pgvector"},
+      {"VECTOR_URL", vector_backend == VectorBackend::pgvector ? vector_db.redacted() : std::string()},
   };
 }
 
@@ -490,6 +518,7 @@ Settings load_settings(const std::map<std::string, std::string>& overrides,
   settings.serve_host = reader.text("LUNADB_SERVE_HOST", "127.0.0.1");
   settings.serve_port = reader.whole_number("LUNADB_SERVE_PORT", 8000, 0, 65535, "a TCP port from 0 to 65535 (0: any free port)");
   settings.serve_token = read_secret_token(reader, "LUNADB_SERVE_TOKEN");
+  resolve_vector_backend(reader, settings);
   return settings;
 }
 

@@ -53,6 +53,8 @@ const std::vector<std::string> kAllNames = {
     "LUNADB_SERVE_HOST",
     "LUNADB_SERVE_PORT",
     "LUNADB_SERVE_TOKEN",
+    "VECTOR_BACKEND",
+    "VECTOR_URL",
 };
 
 std::string upper(std::string text) {
@@ -665,6 +667,40 @@ TEST_F(SettingsTest, DescribeMasksOdbcPassword) {
       load({{"DB_URL",
              "mssql+pyodbc:///?odbc_connect=DRIVER%3DFreeTDS%3BSERVER%3Dh%3BUID%3Dsa%3BPWD%3DHunter2Pw"}});
   EXPECT_FALSE(contains(value_in(settings, "DB_URL"), "Hunter2Pw")) << value_in(settings, "DB_URL");
+}
+
+}  // namespace
+}  // namespace lunadb
+
+namespace lunadb {
+namespace {
+
+TEST_F(SettingsTest, VectorBackendDefaultsToEmbedded) {
+  const Settings settings = load({{"DB_URL", "postgresql://luna@db.local/luna"}});
+  EXPECT_EQ(settings.vector_backend, VectorBackend::embedded);
+  EXPECT_EQ(value_in(settings, "VECTOR_BACKEND"), "embedded");
+  EXPECT_EQ(value_in(settings, "VECTOR_URL"), "");
+}
+
+TEST_F(SettingsTest, PgvectorUsesVectorUrlElsePostgresDbUrl) {
+  const Settings own = load({{"VECTOR_BACKEND", "PgVector"}, {"VECTOR_URL", "postgresql://v:Vec7orPass@vectors.local:5433/v"}});
+  EXPECT_EQ(own.vector_backend, VectorBackend::pgvector);
+  EXPECT_EQ(own.vector_db.host, "vectors.local");
+  EXPECT_EQ(own.vector_db.port, 5433);
+  EXPECT_EQ(value_in(own, "VECTOR_URL"), "postgresql://v:***@vectors.local:5433/v");
+  for (const auto& [name, value] : own.describe()) EXPECT_FALSE(contains(value, "Vec7orPass")) << name;
+
+  const Settings shared = load({{"VECTOR_BACKEND", "pgvector"}, {"DB_URL", "postgresql+psycopg2://luna:pw@db.local/luna"}});
+  EXPECT_EQ(shared.vector_db.host, "db.local");
+  EXPECT_EQ(shared.vector_db.database, "luna");
+}
+
+TEST_F(SettingsTest, PgvectorSettingsErrors) {
+  EXPECT_TRUE(contains(error_of({{"VECTOR_BACKEND", "chroma"}}), "VECTOR_BACKEND must be embedded or pgvector"));
+  EXPECT_TRUE(contains(error_of({{"VECTOR_BACKEND", "pgvector"}}), "needs VECTOR_URL"));
+  const std::string message = error_of({{"VECTOR_BACKEND", "pgvector"}, {"VECTOR_URL", "mysql://u:Secr3tPw@h/db"}});
+  EXPECT_TRUE(contains(message, "VECTOR_URL must be a PostgreSQL URL")) << message;
+  EXPECT_FALSE(contains(message, "Secr3tPw")) << message;
 }
 
 }  // namespace
