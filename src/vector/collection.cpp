@@ -11,14 +11,12 @@
 #include "vector/distance.hpp"
 #include "vector/filter.hpp"
 #include "vector/snapshot.hpp"
+#include "vector/validation.hpp"
 
 namespace lunadb::vector::detail {
 
 namespace {
 
-constexpr std::size_t kMaxIdBytes = 4096;
-
-[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorKind::invalid_argument, message); }
 
 // Rows of embeddings handed to the graph at a time while rebuilding it from the records.
 constexpr std::size_t kRebuildChunk = 4096;
@@ -279,46 +277,19 @@ void CollectionImpl::maybe_compact() {
 // ---------------------------------------------------------------------------------------------
 // Writes: validate everything, commit to SQLite, then apply to memory.
 
-void CollectionImpl::validate_id(const std::string& id, const std::string& what) const {
-  if (id.empty()) invalid(what + ": record ids must be non-empty");
-  if (id.size() > kMaxIdBytes) invalid(what + ": record id of " + std::to_string(id.size()) + " bytes; ids are limited to 4096 bytes");
-  if (!sql::is_valid_utf8(id)) invalid(what + ": record id is not valid UTF-8");
-}
-
-void CollectionImpl::validate_embedding(const std::vector<float>& embedding, const std::string& context) const {
-  if (embedding.size() != dim_) {
-    invalid(context + ": embedding has dimension " + std::to_string(embedding.size()) + " but collection '" +
-            config_.name + "' expects " + std::to_string(dim_));
-  }
-  for (std::size_t i = 0; i < embedding.size(); ++i) {
-    if (!std::isfinite(embedding[i])) invalid(context + ": embedding value " + std::to_string(i) + " is NaN or infinite");
-  }
-  if (config_.distance == Distance::cosine && inverse_norm(embedding.data(), dim_) == 0.0f) {
-    invalid(context + ": a zero vector has no direction for cosine distance");
-  }
-}
-
 std::vector<StoredRecord> CollectionImpl::prepare_puts(const std::vector<Record>& records, bool upsert) const {
   const char* op = upsert ? "upsert" : "add";
-  std::unordered_set<std::string_view> seen;
+  validate_records(config_, records, op);
   std::vector<StoredRecord> puts;
   puts.reserve(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    const std::string where = std::string(op) + " to '" + config_.name + "', record " + std::to_string(i);
-    validate_id(r.id, where);
-    const std::string context = std::string(op) + " to '" + config_.name + "', record '" + r.id + "'";
-    if (!seen.insert(r.id).second) invalid(context + ": id appears more than once in this call");
-    validate_embedding(r.embedding, context);
-    if (r.document && !sql::is_valid_utf8(*r.document)) invalid(context + ": document is not valid UTF-8");
-    validate_metadata(r.metadata, true, context);
+  for (const Record& r : records) {
     StoredRecord p;
     p.id = r.id;
     p.embedding = r.embedding;
     auto existing = by_id_.find(r.id);
     if (existing != by_id_.end()) {
       if (!upsert) {
-        throw Error(ErrorKind::constraint, context + ": id already exists (use upsert to replace it); nothing was written");
+        throw Error(ErrorKind::constraint, id_exists_message(config_, op, r.id));
       }
       const Slot& old = slots_[existing->second];
       p.added_seq = old.added_seq;
@@ -351,16 +322,9 @@ std::size_t CollectionImpl::update(const std::vector<RecordUpdate>& updates) {
   check_usable();
   std::lock_guard db_lock(core_->db_mutex);
   check_usable();
-  std::unordered_set<std::string_view> seen;
+  validate_updates(config_, updates);
   std::vector<StoredRecord> puts;
-  for (std::size_t i = 0; i < updates.size(); ++i) {
-    const RecordUpdate& u = updates[i];
-    validate_id(u.id, "update of '" + config_.name + "', record " + std::to_string(i));
-    const std::string context = "update of '" + config_.name + "', record '" + u.id + "'";
-    if (!seen.insert(u.id).second) invalid(context + ": id appears more than once in this call");
-    if (u.embedding) validate_embedding(*u.embedding, context);
-    if (u.document && !sql::is_valid_utf8(*u.document)) invalid(context + ": document is not valid UTF-8");
-    validate_metadata(u.metadata, true, context);
+  for (const RecordUpdate& u : updates) {
     auto existing = by_id_.find(u.id);
     if (existing == by_id_.end()) continue;  // as in ChromaDB: unknown ids are skipped
     const Slot& old = slots_[existing->second];
@@ -380,9 +344,7 @@ std::size_t CollectionImpl::update(const std::vector<RecordUpdate>& updates) {
 
 std::size_t CollectionImpl::remove(const DeleteRequest& request) {
   check_usable();
-  if (request.ids.empty() && request.where.is_null() && request.where_document.is_null()) {
-    invalid("delete from '" + config_.name + "': give ids, where or where_document (an empty request would delete everything)");
-  }
+  validate_delete(config_, request);
   Filter filter = Filter::compile(request.where, request.where_document);
   std::lock_guard db_lock(core_->db_mutex);
   check_usable();
@@ -652,25 +614,9 @@ std::vector<std::pair<float, std::uint32_t>> CollectionImpl::sample_search(const
 
 std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
   check_usable();
-  const std::string context = "query of '" + config_.name + "'";
-  if (!request.embedding_model.empty() && !config_.embedding_model.empty() &&
-      request.embedding_model != config_.embedding_model) {
-    invalid(context + ": the query vectors come from model '" + request.embedding_model + "' but the collection was built with '" +
-            config_.embedding_model + "'; embed the query text with '" + config_.embedding_model +
-            "', or re-embed the collection (export the documents, create a new collection with the new model, add them)");
-  }
-  if (request.embeddings.empty()) invalid(context + ": no query vectors given");
-  if (request.n_results == 0) invalid(context + ": n_results must be at least 1");
+  validate_query(config_, request);
   std::vector<std::vector<float>> queries;
-  for (std::size_t q = 0; q < request.embeddings.size(); ++q) {
-    const auto& e = request.embeddings[q];
-    if (e.size() != dim_) {
-      invalid(context + ": query vector " + std::to_string(q) + " has dimension " + std::to_string(e.size()) +
-              " but the collection expects " + std::to_string(dim_) +
-              (config_.embedding_model.empty() ? std::string()
-                                               : " (vectors of model '" + config_.embedding_model + "'); embed the query with that model"));
-    }
-    validate_embedding(e, context + ", vector " + std::to_string(q));
+  for (const auto& e : request.embeddings) {
     std::vector<float> element(stride_);
     make_element(config_.distance, e.data(), dim_, element.data());
     queries.push_back(std::move(element));

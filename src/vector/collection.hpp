@@ -89,8 +89,6 @@ class CollectionImpl final : public Collection {
 
   void check_usable() const;
   void write(std::vector<StoredRecord> puts, std::vector<std::string> deletes);
-  void validate_embedding(const std::vector<float>& embedding, const std::string& context) const;
-  void validate_id(const std::string& id, const std::string& what) const;
   std::vector<StoredRecord> prepare_puts(const std::vector<Record>& records, bool upsert) const;
 
   // State helpers: the caller holds state_mutex_ (exclusive for the mutating ones).

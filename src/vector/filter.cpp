@@ -90,31 +90,13 @@ bool scalar_equal(const Json& a, const Json& b) {
   return false;
 }
 
-enum class Op { eq, ne, gt, gte, lt, lte, in, nin, contains, not_contains };
-
-struct Compare {
-  std::string key;
-  Op op;
-  Json operand;
-};
-struct DocText {
-  std::string needle;
-  bool negate;
-};
-struct DocRegex {
-  std::shared_ptr<const re2::RE2> pattern;
-  bool negate;
-};
-struct Logical {
-  bool is_and;
-  std::vector<std::unique_ptr<Filter::Node>> children;
-};
+using Op = FilterOp;
+using Compare = FilterCompare;
+using DocText = FilterDocText;
+using DocRegex = FilterDocRegex;
+using Logical = FilterLogical;
 
 }  // namespace
-
-struct Filter::Node {
-  std::variant<Compare, DocText, DocRegex, Logical> body;
-};
 
 namespace {
 

@@ -5,10 +5,41 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "lunadb/vector.hpp"
 
+namespace re2 {
+class RE2;
+}
+
 namespace lunadb::vector::detail {
+
+// The compiled grammar. Public so that another backend (src/pgvector) can translate the very tree
+// this evaluator runs, instead of parsing the JSON a second time with rules of its own.
+enum class FilterOp { eq, ne, gt, gte, lt, lte, in, nin, contains, not_contains };
+struct FilterCompare {
+  std::string key;
+  FilterOp op;
+  Json operand;  // validated: a scalar, a number for gt..lte, a non-empty list of one type for in/nin
+};
+struct FilterDocText {
+  std::string needle;
+  bool negate;
+};
+struct FilterDocRegex {
+  std::shared_ptr<const re2::RE2> pattern;
+  bool negate;
+};
+struct FilterNode;
+struct FilterLogical {
+  bool is_and;
+  std::vector<std::unique_ptr<FilterNode>> children;
+};
+struct FilterNode {
+  std::variant<FilterCompare, FilterDocText, FilterDocRegex, FilterLogical> body;
+};
 
 class Filter {
  public:
@@ -22,7 +53,9 @@ class Filter {
   bool empty() const { return !where_ && !document_; }
   bool matches(const Json& metadata, const std::optional<std::string>& document) const;
 
-  struct Node;
+  using Node = FilterNode;
+  const Node* where_node() const { return where_.get(); }        // null: no `where`
+  const Node* document_node() const { return document_.get(); }  // null: no `where_document`
 
  private:
   std::unique_ptr<Node> where_;

@@ -7,6 +7,7 @@
 #include "vector/collection.hpp"
 #include "vector/io.hpp"
 #include "vector/record_db.hpp"
+#include "vector/validation.hpp"
 
 namespace lunadb::vector {
 
@@ -28,23 +29,6 @@ Distance parse_distance(std::string_view text) {
 
 namespace detail {
 namespace {
-
-void validate_config(const CollectionConfig& c) {
-  auto bad = [&](const std::string& why) {
-    throw Error(ErrorKind::invalid_argument, "collection '" + c.name + "': " + why);
-  };
-  if (c.name.empty() || c.name.size() > 128) bad("the name must have 1 to 128 characters");
-  if (!std::isalnum(static_cast<unsigned char>(c.name[0]))) bad("the name must start with a letter or digit");
-  for (char ch : c.name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.') {
-      bad("the name may only contain letters, digits, '_', '-' and '.'");
-    }
-  }
-  if (c.dimension <= 0 || c.dimension > 65536) bad("dimension must be between 1 and 65536");
-  if (c.index.m < 2 || c.index.m > 256) bad("index M must be between 2 and 256");
-  if (c.index.ef_construction < 1 || c.index.ef_construction > 10000) bad("ef_construction must be between 1 and 10000");
-  if (c.index.ef_search < 1 || c.index.ef_search > 10000) bad("ef_search must be between 1 and 10000");
-}
 
 class StoreImpl final : public VectorStore {
  public:
@@ -78,7 +62,7 @@ class StoreImpl final : public VectorStore {
   }
 
   std::shared_ptr<Collection> create_collection(const CollectionConfig& config) override {
-    validate_config(config);
+    validate_collection_config(config);
     std::lock_guard lock(core_->db_mutex);
     if (catalog_.count(config.name)) {
       throw Error(ErrorKind::constraint, "collection '" + config.name + "' already exists");
@@ -94,18 +78,14 @@ class StoreImpl final : public VectorStore {
   }
 
   std::shared_ptr<Collection> get_or_create_collection(const CollectionConfig& config) override {
-    validate_config(config);
+    validate_collection_config(config);
     std::lock_guard lock(core_->db_mutex);
     auto it = catalog_.find(config.name);
     if (it == catalog_.end()) return create_locked(config);
     const auto& existing = it->second.config;
     if (existing.dimension != config.dimension || existing.distance != config.distance ||
         existing.embedding_model != config.embedding_model) {
-      throw Error(ErrorKind::invalid_argument,
-                  "collection '" + config.name + "' exists with dimension " + std::to_string(existing.dimension) + ", distance " +
-                      to_string(existing.distance) + " and model '" + existing.embedding_model + "', not dimension " +
-                      std::to_string(config.dimension) + ", " + to_string(config.distance) + ", '" + config.embedding_model +
-                      "'; re-embed into a new collection or delete this one");
+      throw Error(ErrorKind::invalid_argument, collection_mismatch_message(existing, config));
     }
     return load_locked(it->second);
   }
