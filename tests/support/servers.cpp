@@ -26,6 +26,7 @@ std::string env_or(const char* name, const char* fallback) {
 std::string pg_url() { return env_or("LUNADB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432"); }
 std::string mysql_url() { return env_or("LUNADB_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306"); }
 std::string pgbouncer_url() { return env_or("LUNADB_TEST_PGBOUNCER_URL", "postgresql://postgres@127.0.0.1:6432"); }
+std::string pgvector_url() { return env_or("LUNADB_TEST_PGVECTOR_URL", "postgresql://postgres@127.0.0.1:5433"); }
 bool in_ci() {
   const char* value = std::getenv("CI");
   return value && *value;

@@ -3,6 +3,7 @@
 //   LUNADB_TEST_PG_URL         default postgresql://postgres@127.0.0.1:5432
 //   LUNADB_TEST_MYSQL_URL      default mysql://root@127.0.0.1:3306
 //   LUNADB_TEST_PGBOUNCER_URL  default postgresql://postgres@127.0.0.1:6432
+//   LUNADB_TEST_PGVECTOR_URL   default postgresql://postgres@127.0.0.1:5433 (PostgreSQL with pgvector)
 // When a server cannot be reached the test is skipped with a message, or FAILS when the
 // environment variable CI is set (so CI never silently skips the server suites).
 
@@ -20,6 +21,7 @@ namespace lunadb::test {
 std::string pg_url();
 std::string mysql_url();
 std::string pgbouncer_url();
+std::string pgvector_url();
 bool in_ci();
 
 // Parses a test server URL. A URL without a database (the defaults above) gets the server's

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "lunadb/error.hpp"
 #include "vector/filter.hpp"
+#include "support/vector_backends.hpp"
 #include "vector_test_util.hpp"
 
 namespace lunadb::vector {
@@ -155,51 +157,12 @@ TEST(VectorFilter, MetadataValidation) {
 }
 
 TEST(VectorFilter, AgreesWithReferenceEvaluatorOnRandomMetadata) {
-  std::mt19937 rng(1234);
-  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const std::vector<std::string> keys = {"a", "b", "c", "tags"};
-  auto random_value = [&](const std::string& key) -> Json {
-    if (key == "tags") {
-      Json list = Json::array();
-      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(std::string(1, char('p' + pick(4))));
-      return list;
-    }
-    switch (pick(4)) {
-      case 0: return pick(5);
-      case 1: return pick(5) + 0.5 * pick(2);
-      case 2: return std::string(1, char('p' + pick(4)));
-      default: return pick(2) == 1;
-    }
-  };
+  testing::RandomFilters random(1234);
   std::vector<Json> records;
-  for (int i = 0; i < 200; ++i) {
-    Json m = Json::object();
-    for (const auto& k : keys) if (pick(3) != 0) m[k] = random_value(k);
-    records.push_back(m.empty() ? Json() : m);
-  }
-  std::function<Json(int)> random_where = [&](int depth) -> Json {
-    if (depth < 2 && pick(4) == 0) {
-      Json children = Json::array();
-      for (int i = 0, n = 1 + pick(3); i < n; ++i) children.push_back(random_where(depth + 1));
-      return {{pick(2) ? "$and" : "$or", children}};
-    }
-    std::string key = keys[static_cast<std::size_t>(pick(3))];
-    static const char* ops[] = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$not_contains"};
-    std::string op = ops[pick(10)];
-    if (op == "$contains" || op == "$not_contains") return {{"tags", {{op, std::string(1, char('p' + pick(4)))}}}};
-    if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") return {{key, {{op, pick(2) ? Json(pick(5)) : Json(pick(5) + 0.5)}}}};
-    if (op == "$in" || op == "$nin") {
-      Json list = Json::array();
-      bool strings = pick(2);
-      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(strings ? Json(std::string(1, char('p' + pick(4)))) : Json(pick(5)));
-      return {{key, {{op, list}}}};
-    }
-    Json value = random_value(key);
-    return pick(2) ? Json{{key, value}} : Json{{key, {{op, value}}}};
-  };
+  for (int i = 0; i < 200; ++i) records.push_back(random.metadata());
   int checked = 0, matched = 0;
   for (int round = 0; round < 300; ++round) {
-    Json where = random_where(0);
+    Json where = random.where();
     Filter f = Filter::compile(where, nullptr);
     for (const auto& m : records) {
       bool expected = testing::reference_where(where, m);
@@ -211,6 +174,124 @@ TEST(VectorFilter, AgreesWithReferenceEvaluatorOnRandomMetadata) {
   EXPECT_GT(matched, checked / 10) << "the random filters should match a fair share";
   EXPECT_LT(matched, checked * 9 / 10);
 }
+
+}  // namespace
+}  // namespace lunadb::vector
+
+// The same grammar through a collection's get(), on both VectorStore implementations: the
+// edge rules above, malformed filters refused before anything runs, and the random comparison
+// against the reference evaluator.
+namespace lunadb::vector {
+namespace {
+
+class VectorFilterBackends : public ::testing::TestWithParam<test::VectorBackendKind> {
+ protected:
+  std::shared_ptr<Collection> collection_with(const std::vector<Json>& metadatas, test::VectorBackendFixture& backend) {
+    store_ = backend.open();
+    CollectionConfig config;
+    config.name = "filters";
+    config.dimension = 2;
+    auto c = store_->create_collection(config);
+    std::vector<Record> records;
+    for (std::size_t i = 0; i < metadatas.size(); ++i) {
+      records.push_back(testing::make_record("r" + std::to_string(i), {1.0f, float(i + 1)},
+                                             i % 3 == 0 ? std::nullopt : std::optional<std::string>("doc " + std::to_string(i) + " coffee"),
+                                             metadatas[i]));
+    }
+    c->add(records);
+    return c;
+  }
+  static std::vector<std::string> ids_where(Collection& c, const Json& where, const Json& where_document = nullptr) {
+    GetRequest g;
+    g.where = where;
+    g.where_document = where_document;
+    return c.get(g).ids;
+  }
+  std::unique_ptr<VectorStore> store_;
+};
+
+TEST_P(VectorFilterBackends, EdgeRules) {
+  test::VectorBackendFixture backend(GetParam());
+  LUNADB_REQUIRE_BACKEND(backend);
+  const Json big = Json::parse(R"({"n": 3, "x": 2.5, "big": 9007199254740993, "huge": 1152921504606846976.0, "tags": ["a", "b"], "nums": [1, 2], "ok": true, "s": "abc"})");
+  auto c = collection_with({big, Json{{"other", 1}}, nullptr}, backend);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids_where(*c, {{"n", 3.0}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"x", {{"$lt", 3}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"n", {{"$in", {1.0, 3.0}}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"big", std::int64_t{9007199254740993}}}), V{"r0"}) << "exact beyond 2^53";
+  EXPECT_EQ(ids_where(*c, {{"big", std::int64_t{9007199254740992}}}), V{});
+  EXPECT_EQ(ids_where(*c, {{"big", {{"$gt", 9007199254740992.0}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"huge", std::int64_t{1152921504606846976}}}), V{"r0"}) << "an integral float equals the integer";
+  EXPECT_EQ(ids_where(*c, {{"huge", {{"$lt", std::int64_t{1152921504606846977}}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"ok", 1}}), V{}) << "bool is not an int";
+  EXPECT_EQ(ids_where(*c, {{"ok", {{"$gt", 0}}}}), V{}) << "booleans are not numbers";
+  EXPECT_EQ(ids_where(*c, {{"s", {{"$gt", 0}}}}), V{});
+  EXPECT_EQ(ids_where(*c, {{"n", {{"$ne", 3}}}}), (V{"r1", "r2"})) << "$ne matches records without the key";
+  EXPECT_EQ(ids_where(*c, {{"s", {{"$nin", {"abc"}}}}}), (V{"r1", "r2"}));
+  EXPECT_EQ(ids_where(*c, {{"tags", {{"$contains", "a"}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"nums", {{"$contains", 2.0}}}}), V{"r0"});
+  EXPECT_EQ(ids_where(*c, {{"s", {{"$contains", "a"}}}}), V{}) << "$contains applies to lists only";
+  EXPECT_EQ(ids_where(*c, {{"tags", {{"$not_contains", "a"}}}}), (V{"r1", "r2"}));
+  EXPECT_EQ(ids_where(*c, nullptr, {{"$contains", "coffee"}}), (V{"r1", "r2"}));
+  EXPECT_EQ(ids_where(*c, nullptr, {{"$not_contains", "doc 1"}}), (V{"r0", "r2"})) << "no document matches the negation";
+  EXPECT_EQ(ids_where(*c, nullptr, {{"$regex", "^doc [12] c.f+ee$"}}), (V{"r1", "r2"}));
+  EXPECT_EQ(ids_where(*c, {{"$or", {{{"n", 3}}, {{"other", 1}}}}}, {{"$not_regex", "2"}}), (V{"r0", "r1"}));
+  // The regex path pages after filtering.
+  GetRequest paged;
+  paged.where_document = {{"$regex", "coffee"}};
+  paged.offset = 1;
+  paged.limit = 5;
+  EXPECT_EQ(c->get(paged).ids, V{"r2"});
+  // A float that is integral keeps its type on the way back.
+  GetRequest one;
+  one.ids = {"r0"};
+  EXPECT_EQ(c->get(one).metadatas.at(0), big);
+  EXPECT_TRUE(c->get(one).metadatas.at(0)["huge"].is_number_float());
+}
+
+TEST_P(VectorFilterBackends, MalformedFiltersAreRefusedAndNothingIsDeleted) {
+  test::VectorBackendFixture backend(GetParam());
+  LUNADB_REQUIRE_BACKEND(backend);
+  auto c = collection_with({Json{{"a", 1}}, Json{{"a", 2}}}, backend);
+  for (const auto& [where, fragment] : std::vector<std::pair<Json, std::string>>{
+           {{{"a", {{"$foo", 1}}}}, "unknown operator '$foo'"},
+           {{{"$and", {{{"a", {{"$bad", 1}}}}}}}, "where.$and[0]"},
+           {{{"a", {{"$gt", "x"}}}}, "expects a number"},
+       }) {
+    try {
+      c->get(GetRequest{{}, where, nullptr, std::nullopt, 0, include_documents});
+      ADD_FAILURE() << "accepted " << where.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(c->remove(DeleteRequest{{}, where, nullptr}), Error);
+  }
+  EXPECT_THROW(c->remove(DeleteRequest{{}, nullptr, {{"$regex", "("}}}), Error);
+  EXPECT_EQ(c->count(), 2u);
+}
+
+TEST_P(VectorFilterBackends, AgreesWithReferenceEvaluatorOnRandomMetadata) {
+  test::VectorBackendFixture backend(GetParam());
+  LUNADB_REQUIRE_BACKEND(backend);
+  testing::RandomFilters random(4321);
+  std::vector<Json> records;
+  for (int i = 0; i < 60; ++i) records.push_back(random.metadata());
+  auto c = collection_with(records, backend);
+  for (int round = 0; round < 80; ++round) {
+    Json where = random.where();
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (testing::reference_where(where, records[i])) expected.push_back("r" + std::to_string(i));
+    }
+    ASSERT_EQ(ids_where(*c, where), expected) << where.dump();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, VectorFilterBackends,
+                         ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         [](const auto& param_info) { return test::backend_name(param_info.param); });
 
 }  // namespace
 }  // namespace lunadb::vector

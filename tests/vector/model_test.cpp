@@ -14,6 +14,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/vector.hpp"
 #include "support/temp_dir.hpp"
+#include "support/vector_backends.hpp"
 #include "vector_test_util.hpp"
 
 namespace lunadb::vector {
@@ -51,7 +52,8 @@ double model_distance(Distance d, const std::vector<float>& a, const std::vector
 
 class Machine {
  public:
-  Machine(Distance distance, std::uint32_t seed) : distance_(distance), rng_(seed) {
+  Machine(test::VectorBackendFixture& backend, Distance distance, std::uint32_t seed)
+      : backend_(backend), distance_(distance), rng_(seed) {
     options_.flat_threshold = 25;
     options_.snapshot_every = 7;
     options_.index_threads = 1 + seed % 2;
@@ -92,7 +94,7 @@ class Machine {
 
   void open() {
     store_.reset();
-    store_ = VectorStore::open(dir_.path(), options_);
+    store_ = backend_.open(options_);
   }
 
   std::string existing_id() {
@@ -309,9 +311,9 @@ class Machine {
     }
   }
 
+  test::VectorBackendFixture& backend_;
   Distance distance_;
   std::mt19937 rng_;
-  test::TempDir dir_{"lunadb-vector-model"};
   OpenOptions options_;
   std::unique_ptr<VectorStore> store_;
   std::shared_ptr<Collection> collection_;
@@ -322,18 +324,25 @@ class Machine {
   std::size_t expected_hits_ = 0;
 };
 
-class VectorModel : public ::testing::TestWithParam<std::tuple<Distance, std::uint32_t>> {};
+class VectorModel : public ::testing::TestWithParam<std::tuple<test::VectorBackendKind, Distance, std::uint32_t>> {};
 
 TEST_P(VectorModel, RandomOperationsMatchTheReference) {
-  auto [distance, seed] = GetParam();
-  Machine machine(distance, seed);
+  auto [kind, distance, seed] = GetParam();
+  test::VectorBackendFixture backend(kind);
+  LUNADB_REQUIRE_BACKEND(backend);
+  Machine machine(backend, distance, seed);
   machine.run(250);
   EXPECT_GE(machine.recall(), 0.95);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VectorModel,
-                         ::testing::Combine(::testing::Values(Distance::cosine, Distance::l2, Distance::ip),
-                                            ::testing::Values(1u, 2u)));
+                         ::testing::Combine(::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                                            ::testing::Values(Distance::cosine, Distance::l2, Distance::ip),
+                                            ::testing::Values(1u, 2u)),
+                         [](const auto& param_info) {
+                           return test::backend_name(std::get<0>(param_info.param)) + "_" + to_string(std::get<1>(param_info.param)) + "_" +
+                                  std::to_string(std::get<2>(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace lunadb::vector

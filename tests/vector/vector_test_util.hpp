@@ -2,6 +2,7 @@
 // Helpers shared by the vector store tests: synthetic data and small conveniences.
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -86,5 +87,59 @@ inline bool reference_where(const Json& where, const Json& md) {
   if (name == "$lt") return x < y;
   return x <= y;
 }
+
+// Random metadata over keys a, b, c (ints, halves, one-letter strings, booleans) and tags (lists
+// of letters), and random where clauses over them that match a fair share of such records.
+class RandomFilters {
+ public:
+  explicit RandomFilters(std::uint32_t seed) : rng_(seed) {}
+
+  Json metadata() {
+    Json m = Json::object();
+    for (const auto& k : keys_) if (pick(3) != 0) m[k] = value(k);
+    return m.empty() ? Json() : m;
+  }
+
+  Json where(int depth = 0) {
+    if (depth < 2 && pick(4) == 0) {
+      Json children = Json::array();
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) children.push_back(where(depth + 1));
+      return {{pick(2) ? "$and" : "$or", children}};
+    }
+    std::string key = keys_[static_cast<std::size_t>(pick(3))];
+    static const char* ops[] = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$contains", "$not_contains"};
+    std::string op = ops[pick(10)];
+    if (op == "$contains" || op == "$not_contains") return {{"tags", {{op, letter()}}}};
+    if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") return {{key, {{op, pick(2) ? Json(pick(5)) : Json(pick(5) + 0.5)}}}};
+    if (op == "$in" || op == "$nin") {
+      Json list = Json::array();
+      bool strings = pick(2);
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(strings ? Json(letter()) : Json(pick(5)));
+      return {{key, {{op, list}}}};
+    }
+    Json v = value(key);
+    return pick(2) ? Json{{key, v}} : Json{{key, {{op, v}}}};
+  }
+
+ private:
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<unsigned>(n)); }
+  std::string letter() { return std::string(1, char('p' + pick(4))); }
+  Json value(const std::string& key) {
+    if (key == "tags") {
+      Json list = Json::array();
+      for (int i = 0, n = 1 + pick(3); i < n; ++i) list.push_back(letter());
+      return list;
+    }
+    switch (pick(4)) {
+      case 0: return pick(5);
+      case 1: return pick(5) + 0.5 * pick(2);
+      case 2: return letter();
+      default: return pick(2) == 1;
+    }
+  }
+
+  std::mt19937 rng_;
+  const std::vector<std::string> keys_ = {"a", "b", "c", "tags"};
+};
 
 }  // namespace lunadb::vector::testing
