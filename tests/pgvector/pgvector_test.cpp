@@ -1,0 +1,188 @@
+// The pgvector backend's own faults and guarantees: a server without pgvector, a user who may not
+// create it, bad input writing nothing, VECTOR_URL's password never shown, filtered queries
+// returning k when k match, the same errors as the embedded store.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "lunadb/error.hpp"
+#include "lunadb/pgvector.hpp"
+#include "support/servers.hpp"
+#include "support/vector_backends.hpp"
+
+namespace lunadb::vector {
+namespace {
+
+Settings pgvector_settings(const std::string& url) {
+  return load_settings({{"LUNA_ENV_FILE", ""}, {"VECTOR_BACKEND", "pgvector"}, {"VECTOR_URL", url}, {"DB_POOL_SIZE", "2"},
+                        {"DB_CONNECT_TIMEOUT", "3"}});
+}
+
+std::string with_password(const DbUrl& url, const std::string& password) {
+  std::string text = "postgresql://" + url.user + ":" + password + "@" + url.host;
+  if (url.port) text += ":" + std::to_string(*url.port);
+  return text + "/" + url.database;
+}
+
+std::string open_error(const std::string& url, ErrorKind expected_kind) {
+  try {
+    open_pgvector_store(pgvector_settings(url));
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), expected_kind) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "the store opened";
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(PgvectorStore, ServerWithoutPgvectorIsAClearErrorNamingTheHostNotThePassword) {
+  LUNADB_REQUIRE_SERVER(test::pg_url());  // Debian's PostgreSQL: no pgvector
+  test::FreshDatabase db(test::pg_url());
+  const std::string message = open_error(with_password(db.url(), "Pl41nPassw0rd"), ErrorKind::unsupported);
+  EXPECT_TRUE(contains(message, "has no pgvector extension")) << message;
+  EXPECT_TRUE(contains(message, db.url().host)) << message;
+  EXPECT_TRUE(contains(message, "VECTOR_URL")) << message;
+  EXPECT_FALSE(contains(message, "Pl41nPassw0rd")) << message;
+}
+
+TEST(PgvectorStore, UserWithoutTheRightToCreateTheExtension) {
+  LUNADB_REQUIRE_SERVER(test::pgvector_url());
+  test::FreshDatabase db(test::pgvector_url());
+  const std::string role = test::unique_name("lunadb_novec");
+  auto admin = db.connect();
+  admin->execute("CREATE ROLE " + role + " LOGIN PASSWORD 'R0lePassw0rd'");
+  admin->execute("GRANT ALL ON SCHEMA public TO " + role);
+  DbUrl as_role = db.url();
+  as_role.user = role;
+  const std::string message = open_error(with_password(as_role, "R0lePassw0rd"), ErrorKind::config);
+  EXPECT_TRUE(contains(message, "may not create the extension vector")) << message;
+  EXPECT_TRUE(contains(message, "CREATE EXTENSION vector")) << message;
+  EXPECT_FALSE(contains(message, "R0lePassw0rd")) << message;
+  // Once a superuser created it, the same user works.
+  admin->execute("CREATE EXTENSION vector");
+  EXPECT_NO_THROW(open_pgvector_store(pgvector_settings(with_password(as_role, "R0lePassw0rd"))));
+  admin.reset();
+  db.admin()->execute("DROP OWNED BY " + role);
+}
+
+TEST(PgvectorStore, UnreachableServerNamesVectorUrlWithoutThePassword) {
+  const std::string message = open_error("postgresql://luna:Unre4chablePw@127.0.0.1:1/luna", ErrorKind::connection);
+  EXPECT_TRUE(contains(message, "VECTOR_URL")) << message;
+  EXPECT_FALSE(contains(message, "Unre4chablePw")) << message;
+}
+
+class PgvectorBadInput : public ::testing::TestWithParam<test::VectorBackendKind> {};
+
+// Each refused call leaves the collection as it was, with the same error kind on both backends.
+TEST_P(PgvectorBadInput, RefusedCallsWriteNothing) {
+  test::VectorBackendFixture backend(GetParam());
+  LUNADB_REQUIRE_BACKEND(backend);
+  auto store = backend.open();
+  CollectionConfig config;
+  config.name = "bad-input";
+  config.dimension = 3;
+  auto c = store->create_collection(config);
+  c->add({{"a", {1, 0, 0}, "first", Json{{"k", 1}}}});
+  auto expect_refused = [&](auto call, ErrorKind kind, const std::string& fragment) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted: " << fragment;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), kind) << e.what();
+      EXPECT_TRUE(contains(e.what(), fragment)) << e.what();
+    }
+    EXPECT_EQ(c->count(), 1u) << fragment;
+  };
+  expect_refused([&] { c->add({{"b", {1, 0, 0}, std::nullopt, nullptr}, {"c", {1, 0}, std::nullopt, nullptr}}); },
+                 ErrorKind::invalid_argument, "embedding has dimension 2 but collection 'bad-input' expects 3");
+  expect_refused([&] { c->add({{"b", {1, std::nanf(""), 0}, std::nullopt, nullptr}}); }, ErrorKind::invalid_argument, "NaN or infinite");
+  expect_refused([&] { c->add({{"b", {0, 1, 0}, std::nullopt, nullptr}, {"a", {0, 0, 1}, std::nullopt, nullptr}}); },
+                 ErrorKind::constraint, "record 'a': id already exists (use upsert to replace it); nothing was written");
+  expect_refused([&] { c->add({{"b", {0, 1, 0}, std::nullopt, nullptr}, {"b", {0, 0, 1}, std::nullopt, nullptr}}); },
+                 ErrorKind::invalid_argument, "appears more than once");
+  expect_refused([&] { c->remove(DeleteRequest{{}, Json{{"k", {{"$foo", 1}}}}, nullptr}); }, ErrorKind::invalid_argument,
+                 "unknown operator '$foo'");
+  expect_refused([&] { c->query(QueryRequest{{{1, 0}}, 3, nullptr, nullptr, {}, include_default, "", std::nullopt, false}); },
+                 ErrorKind::invalid_argument, "query vector 0 has dimension 2");
+  GetRequest g;
+  g.include = include_all;
+  auto r = c->get(g);
+  ASSERT_EQ(r.ids, std::vector<std::string>{"a"});
+  EXPECT_EQ(r.metadatas[0], Json({{"k", 1}}));
+  EXPECT_EQ(r.embeddings[0], (std::vector<float>{1, 0, 0}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PgvectorBadInput,
+                         ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         [](const auto& param_info) { return test::backend_name(param_info.param); });
+
+// Past the point where the planner uses the HNSW index, a selective filter must still give k
+// results (pgvector's iterative scan, or the exact fallback), with the embedded store's distances.
+TEST(PgvectorStore, FilteredQueriesReturnKWhenKMatchAndDistancesMatchTheEmbeddedStore) {
+  test::VectorBackendFixture pg(test::VectorBackendKind::pgvector);
+  LUNADB_REQUIRE_BACKEND(pg);
+  test::VectorBackendFixture embedded(test::VectorBackendKind::embedded);
+  auto pg_store = pg.open();
+  auto embedded_store = embedded.open();
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  for (Distance distance : {Distance::cosine, Distance::l2, Distance::ip}) {
+    CollectionConfig config;
+    config.name = std::string("k-") + to_string(distance);
+    config.dimension = 16;
+    config.distance = distance;
+    auto on_pg = pg_store->create_collection(config);
+    auto local = embedded_store->create_collection(config);
+    std::vector<Record> records;
+    for (int i = 0; i < 3000; ++i) {
+      std::vector<float> v(16);
+      for (auto& x : v) x = normal(rng) * 0.25f;
+      records.push_back({"r" + std::to_string(i), v, std::nullopt, Json{{"bucket", i % 100}}});
+    }
+    on_pg->add(records);
+    local->add(records);
+    QueryRequest q;
+    q.embeddings = {records[5].embedding};
+    q.n_results = 10;
+    q.where = {{"bucket", 42}};  // 30 of 3000 match
+    auto got = on_pg->query(q)[0];
+    q.exact = true;
+    auto want = local->query(q)[0];
+    ASSERT_EQ(got.ids.size(), 10u) << to_string(distance);
+    EXPECT_EQ(got.ids, want.ids) << to_string(distance);
+    for (std::size_t i = 0; i < got.distances.size(); ++i) EXPECT_NEAR(got.distances[i], want.distances[i], 1e-5) << to_string(distance);
+  }
+}
+
+TEST(PgvectorStore, CollectionsAreSharedBetweenStoresOnOneDatabase) {
+  test::VectorBackendFixture pg(test::VectorBackendKind::pgvector);
+  LUNADB_REQUIRE_BACKEND(pg);
+  auto first = pg.open();
+  auto second = pg.open();  // another app server on the same database
+  CollectionConfig config;
+  config.name = "shared";
+  config.dimension = 2;
+  config.index.m = 8;
+  first->create_collection(config)->add({{"x", {1, 2}, "doc", nullptr}});
+  auto seen = second->get_collection("shared");
+  EXPECT_EQ(seen->config().index.m, 8);
+  EXPECT_EQ(seen->count(), 1u);
+  EXPECT_THROW(second->create_collection(config), Error);
+  EXPECT_EQ(second->list_collections().size(), 1u);
+  auto handle = first->get_collection("shared");
+  second->delete_collection("shared");
+  try {
+    handle->count();
+    ADD_FAILURE() << "a deleted collection answered";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
+  }
+  EXPECT_THROW(first->get_collection("shared"), Error);
+}
+
+}  // namespace
+}  // namespace lunadb::vector
