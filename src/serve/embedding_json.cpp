@@ -1,6 +1,7 @@
 #include "serve/embedding_json.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <locale.h>
@@ -123,7 +124,8 @@ double c_locale_strtod(const std::string& text) {
 // A scanned token (valid JSON number) as nlohmann's lexer types it and get<float>() converts it:
 // an integer token is an int64 (with '-') or uint64, converted to float directly; one that
 // overflows those, and every other token, is the correctly rounded double, then a float.
-float token_to_float(std::string_view token, bool integer) {
+// nullopt for a token beyond double's range, which nlohmann refuses ("number overflow").
+std::optional<float> token_to_float(std::string_view token, bool integer) {
   const char* first = token.data();
   const char* last = token.data() + token.size();
   if (integer) {
@@ -136,11 +138,14 @@ float token_to_float(std::string_view token, bool integer) {
     }
   }
   double value = 0;
-  const auto result = std::from_chars(first, last, value);
-  if (result.ec == std::errc()) return static_cast<float>(value);
-  // Out of double's range: from_chars leaves the value unset, while strtod (nlohmann's) answers
-  // +-inf or the correctly rounded tiny value. Rare enough for a copy.
-  return static_cast<float>(c_locale_strtod(std::string(token)));
+  if (std::from_chars(first, last, value).ec != std::errc()) {
+    // Out of range: from_chars leaves the value unset, while strtod (nlohmann's) answers +-inf,
+    // or the correctly rounded tiny value (a subnormal or zero), which nlohmann accepts.
+    // Rare enough for a copy.
+    value = c_locale_strtod(std::string(token));
+  }
+  if (!std::isfinite(value)) return std::nullopt;
+  return static_cast<float>(value);
 }
 
 // [[n, n, ...], ...] into `out`; false at anything else (the caller falls back).
@@ -159,7 +164,9 @@ bool parse_lists(Cursor& in, std::vector<std::vector<float>>& out) {
         std::string_view token;
         bool integer = false;
         if (!in.scan_number(token, integer)) return false;
-        list.push_back(token_to_float(token, integer));
+        const auto value = token_to_float(token, integer);
+        if (!value) return false;
+        list.push_back(*value);
         in.skip_space();
         if (in.take(']')) break;
         if (!in.take(',')) return false;

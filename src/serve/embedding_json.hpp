@@ -30,7 +30,8 @@ struct SplitBody {
 std::optional<SplitBody> split_embeddings(std::string_view body, std::string_view key);
 
 // One JSON number token (the whole of `token`, strict JSON grammar) as nlohmann would read it and
-// get<float>() convert it; nullopt when `token` is not a JSON number. Exposed for the tests.
+// get<float>() convert it; nullopt when `token` is not a JSON number, or is one beyond double's
+// range, which nlohmann refuses. Exposed for the tests.
 std::optional<float> json_number_as_float(std::string_view token);
 
 }  // namespace lunadb::serve::detail
