@@ -17,6 +17,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/serve.hpp"
 #include "serve/catalog.hpp"
+#include "serve/embedding_json.hpp"
 #include "serve/routes.hpp"
 #include "serve/wire.hpp"
 
@@ -644,13 +645,19 @@ struct ChromaApi::State {
     return json_reply(200, out);
   }
 
-  HttpReply query(const CollectionEntry& entry, const Json& body) const {
+  // `parsed`: the query embeddings when the fast path (embedding_json.hpp) has read them; `body`
+  // then holds null in their place.
+  HttpReply query(const CollectionEntry& entry, const Json& body, std::vector<std::vector<float>>* parsed) const {
     vector::QueryRequest request;
-    const Json& embeddings = field(body, "query_embeddings");
-    if (!embeddings.is_array()) {
-      invalid("'query_embeddings' must be a list of embeddings: lunadb serve does not embed query texts");
+    if (parsed) {
+      request.embeddings = std::move(*parsed);
+    } else {
+      const Json& embeddings = field(body, "query_embeddings");
+      if (!embeddings.is_array()) {
+        invalid("'query_embeddings' must be a list of embeddings: lunadb serve does not embed query texts");
+      }
+      for (const auto& embedding : embeddings) request.embeddings.push_back(embedding_from(embedding, "query_embeddings"));
     }
-    for (const auto& embedding : embeddings) request.embeddings.push_back(embedding_from(embedding, "query_embeddings"));
     const Json& ids = field(body, "ids");
     request.ids = string_list(ids, "ids");
     request.n_results = count_field(field(body, "n_results"), "n_results").value_or(10);
@@ -967,13 +974,17 @@ struct ChromaApi::State {
         return json_reply(200, collection ? collection->count() : 0);
       }
       if (method == "POST" && (operation == "get" || operation == "query")) {
-        const Json request_body = body();
+        // A query's embeddings are nearly all of its body: read them without a DOM.
+        std::optional<detail::SplitBody> split;
+        if (operation == "query") split = detail::split_embeddings(request.body, "query_embeddings");
+        const Json request_body = split ? std::move(split->rest) : body();
         CollectionEntry entry;
         {
           std::shared_lock lock(mutex);
           entry = entry_by_id(tenant, database, parts[7]);
         }
-        return operation == "get" ? get(entry, request_body) : query(entry, request_body);
+        return operation == "get" ? get(entry, request_body)
+                                  : query(entry, request_body, split ? &split->embeddings : nullptr);
       }
       if (method == "POST" && (operation == "add" || operation == "upsert" || operation == "update" ||
                                operation == "delete")) {
