@@ -807,8 +807,15 @@ class Bench {
       ScratchDatabase target(*this, prefix + "_copy");
       backup::CopyOptions o;
       o.target_url = target.url();
+      // copy_database's progress lines, timed, show where its time goes: migrations, each table,
+      // and after the last table the identities and the verifying read-back.
+      std::vector<std::pair<double, std::string>> timeline;
+      const auto started = Clock::now();
+      o.progress = [&](const std::string& line) { timeline.emplace_back(seconds_since(started), line); };
       backup::CopyResult result;
       copy_.runs.push_back(timed([&] { result = backup::copy_database(sqlite_settings(data_ / kDatabaseFile, work_ / "absent"), o); }));
+      timeline.emplace_back(copy_.runs.back(), "done (identities advanced, target read back and compared)");
+      if (copy_.runs.back() <= copy_.best()) copy_timeline_ = std::move(timeline);
       if (!result.differences.empty()) throw Error(ErrorKind::internal, "bench backup: copy differs: " + result.differences.front());
       copy_rows_ = 0;
       for (const auto& t : result.tables) copy_rows_ += t.rows;
@@ -869,6 +876,7 @@ class Bench {
       restore_cp_{"cp back", {}, {}};
   std::string server_version_, pg_unavailable_;
   Measure copy_{"lunadb copy SQLite -> PostgreSQL", {}, {}};
+  std::vector<std::pair<double, std::string>> copy_timeline_;  // of the best run: seconds since its start, progress line
   std::uint64_t copy_rows_ = 0, pg_bytes_ = 0, pg_dump_bytes_ = 0, lunadb_pg_set_bytes_ = 0;
   Measure pg_dump_{"pg_dump -Fc", {}, {}}, pg_restore_{"pg_restore", {}, {}};
   Measure lunadb_pg_backup_{"lunadb backup (DB_URL=postgresql)", {}, {}}, lunadb_pg_restore_{"lunadb restore (DB_URL=postgresql)", {}, {}};
@@ -914,6 +922,9 @@ Json Bench::to_json() const {
     pg["copy"] = measure_json(copy_, 0);
     pg["copy_rows"] = copy_rows_;
     pg["copy_rows_per_s"] = copy_.ok() ? static_cast<double>(copy_rows_) / copy_.best() : 0;
+    Json timeline = Json::array();
+    for (const auto& [at, line] : copy_timeline_) timeline.push_back({{"seconds", at}, {"step", line}});
+    pg["copy_timeline"] = timeline;
     pg["database_bytes"] = pg_bytes_;
     pg["pg_dump"] = measure_json(pg_dump_, pg_bytes_);
     pg["pg_dump_file_bytes"] = pg_dump_bytes_;
@@ -993,6 +1004,11 @@ void Bench::print(std::ostream& out) const {
     } else {
       const double rate = copy_.ok() ? static_cast<double>(copy_rows_) / copy_.best() : 0;
       out << fmt::format("  {:<44} {:>9} s {:>10.0f} rows/s ({} rows)  {}\n", copy_.name, seconds_cell(copy_), rate, copy_rows_, runs_cell(copy_));
+      double previous = 0;
+      for (const auto& [at, line] : copy_timeline_) {
+        out << fmt::format("    {:>7.2f} s  +{:>6.2f} s  {}\n", at, at - previous, line);
+        previous = at;
+      }
       out << fmt::format("  database size (pg_database_size) {:.1f} MB; pg_dump -Fc file {:.1f} MB; lunadb set {}\n", megabytes(pg_bytes_),
                          megabytes(pg_dump_bytes_), lunadb_pg_set_bytes_ ? fmt::format("{:.1f} MB", megabytes(lunadb_pg_set_bytes_)) : "n/a");
       out << header;
