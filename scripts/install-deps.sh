@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   libsqlite3-dev sqlite3 libpq-dev libmariadb-dev unixodbc-dev unixodbc tdsodbc odbc-postgresql odbc-mariadb
   nlohmann-json3-dev libre2-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libhnswlib-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libhnswlib-dev libssl-dev zlib1g-dev
 )
 if [[ "${1:-}" == "--servers" ]]; then
   packages+=(postgresql postgresql-client mariadb-server mariadb-client pgbouncer)

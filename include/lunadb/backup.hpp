@@ -4,8 +4,10 @@
 // checksums), verified, pruned, and restored so that the target is either the old store or the
 // restored one, never a mix. docs/backup.md describes the set format and each guarantee.
 //
-// Backends: SQLite (the relational database) and the embedded vector store. A server DB_URL
-// (PostgreSQL, MySQL/MariaDB, SQL Server) is refused with Error(unsupported) for now.
+// Backends: an SQLite database is copied as a file (SQLite's online backup API); a server
+// database (PostgreSQL, MySQL/MariaDB, SQL Server) is dumped logically, table by table in one
+// snapshot transaction, compressed and backend-neutral, so that it restores into any backend.
+// The embedded vector store is copied beside either.
 //
 // Thread-safety: the functions may be called from any thread. create_backup holds the backup
 // folder's lock file (flock) while it writes and prunes: a second backup into the same folder
@@ -25,8 +27,9 @@
 
 namespace lunadb::backup {
 
-// The manifest's format version; a set written by a newer lunadb is refused.
-inline constexpr int kManifestFormat = 1;
+// The highest manifest format this lunadb reads; a set written by a newer lunadb is refused.
+// Format 1: an SQLite file set. Format 2: a set holding a logical dump (`dump` below).
+inline constexpr int kManifestFormat = 2;
 
 struct CollectionCount {
   std::string name;
@@ -40,15 +43,26 @@ struct ManifestFile {
   std::string sha256;  // lower-case hex
 };
 
+// One table of a logical dump: `file` relative to the set, the rows it holds and their
+// backend-neutral SHA-256 (the checksum `copy` uses), equal whichever backend reads them.
+struct DumpedTableInfo {
+  std::string name;
+  std::string file;
+  std::uint64_t rows = 0;
+  std::string sha256;
+};
+
 struct Manifest {
-  int format = kManifestFormat;
+  int format = 1;
   std::string lunadb_version;
   std::string created_at;  // UTC, ISO 8601
-  std::string backend;     // "sqlite"
+  std::string backend;     // "sqlite", "postgresql", "mysql", "mssql": where the rows came from
   std::string revision;    // alembic_version of the copy ("" when none)
   std::map<std::string, std::uint64_t> rows;  // per table
   bool has_vectors = false;
   std::vector<CollectionCount> collections;
+  std::vector<DumpedTableInfo> dump;  // a server database's logical dump, in load order; empty for SQLite
+  std::string native_dump;            // e.g. "database/pg_dump.custom" when --native wrote one
   std::vector<ManifestFile> files;
 };
 
@@ -56,6 +70,8 @@ struct BackupOptions {
   std::filesystem::path directory;  // empty: <LUNA_DATA_DIR>/backups
   std::size_t keep = 7;             // complete sets kept after pruning (at least 1)
   bool daily = false;               // do nothing when a set of today (UTC) exists
+  bool native = false;              // PostgreSQL: also `pg_dump -Fc` of the same snapshot, when installed
+  std::function<void(const std::string&)> progress;  // one line per step, when set
 };
 
 struct BackupResult {
@@ -64,10 +80,13 @@ struct BackupResult {
   Manifest manifest;
   std::vector<std::filesystem::path> pruned;
   std::uint64_t bytes = 0;
+  std::vector<std::string> notes;  // things the user should know, e.g. "pg_dump is not installed"
 };
 
-// Takes a backup set of the configured store. Error(unsupported) for a server DB_URL,
-// Error(io) naming the file for a write failure (a full disk): the partial set is removed.
+// Takes a backup set of the configured store. A server database must be at head (the dump is
+// of the schema this lunadb knows). Error(connection) naming DB_URL (redacted) when the server
+// cannot be reached, Error(io) naming the file for a write failure (a full disk): the partial
+// set is removed.
 BackupResult create_backup(const Settings& settings, const BackupOptions& options);
 
 struct SetInfo {
@@ -86,6 +105,7 @@ Manifest verify_backup(const std::filesystem::path& set);
 
 struct RestoreOptions {
   bool force = false;  // overwrite a non-empty database / vector store
+  std::function<void(const std::string&)> progress;  // one line per step, when set
 };
 struct RestoreResult {
   Manifest manifest;
@@ -93,9 +113,12 @@ struct RestoreResult {
   std::vector<CollectionCount> collections;   // counted in the restored vector store
   std::vector<std::string> differences;       // against the manifest; empty when equal
 };
-// Verifies `set`, then replaces the configured SQLite database and vector store with it.
-// Error(usage) naming what is there when the target is not empty and !force; Error(busy) when
-// the vector store is open in another process.
+// Verifies `set`, then replaces the configured database and vector store with it. An SQLite
+// file set restores into SQLite (by rename: old or new, never a mix); a logical dump restores
+// into any backend, in one transaction (old rows or new), at the set's revision: an empty
+// database is first brought to it, one at another revision is refused naming both; ids are kept
+// and identities advanced. Error(usage) naming what is there when the target is not empty and
+// !force; Error(busy) when the vector store is open in another process.
 RestoreResult restore_backup(const Settings& settings, const std::filesystem::path& set, const RestoreOptions& options);
 
 // `lunadb copy --to URL`: every row of the configured database into another backend's database

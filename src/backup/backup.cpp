@@ -16,8 +16,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backup/logical_dump.hpp"
+#include "backup/pg_dump.hpp"
 #include "backup/sqlite_file.hpp"
+#include "backup/table_copy.hpp"
 #include "lunadb/error.hpp"
+#include "lunadb/migrate.hpp"
+#include "sql/driver.hpp"
 #include "vector/io.hpp"
 #include "vector/record_db.hpp"
 
@@ -30,6 +35,8 @@ namespace {
 constexpr const char* kManifestName = "manifest.json";
 constexpr const char* kDatabaseName = "luna.db";
 constexpr const char* kVectorsFolder = "vectors";
+constexpr const char* kDumpFolder = "database";  // a server database's logical dump
+constexpr const char* kNativeDumpName = "pg_dump.custom";
 constexpr const char* kServeCatalogName = "lunadb-serve.json";  // serve/catalog.hpp
 constexpr const char* kPartialPrefix = ".partial-";
 constexpr const char* kSetPrefix = "luna-";
@@ -136,6 +143,11 @@ Json to_json(const Manifest& m) {
   j["vectors"] = m.has_vectors;
   j["collections"] = Json::array();
   for (const auto& c : m.collections) j["collections"].push_back({{"name", c.name}, {"records", c.records}, {"last_seq", c.last_seq}});
+  if (!m.dump.empty()) {
+    j["dump"] = Json::array();
+    for (const auto& t : m.dump) j["dump"].push_back({{"table", t.name}, {"file", t.file}, {"rows", t.rows}, {"sha256", t.sha256}});
+  }
+  if (!m.native_dump.empty()) j["native_dump"] = m.native_dump;
   j["files"] = Json::array();
   for (const auto& f : m.files) j["files"].push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
   return j;
@@ -159,6 +171,13 @@ Manifest manifest_from_json(const Json& j, const fs::path& file) {
     for (const auto& c : j.at("collections")) {
       m.collections.push_back({c.at("name").get<std::string>(), c.at("records").get<std::uint64_t>(), c.at("last_seq").get<std::int64_t>()});
     }
+    if (j.contains("dump")) {
+      for (const auto& t : j.at("dump")) {
+        m.dump.push_back({t.at("table").get<std::string>(), t.at("file").get<std::string>(), t.at("rows").get<std::uint64_t>(),
+                          t.at("sha256").get<std::string>()});
+      }
+    }
+    if (j.contains("native_dump")) m.native_dump = j.at("native_dump").get<std::string>();
     for (const auto& f : j.at("files")) {
       m.files.push_back({f.at("path").get<std::string>(), f.at("bytes").get<std::uint64_t>(), f.at("sha256").get<std::string>()});
     }
@@ -182,11 +201,6 @@ Manifest read_manifest(const fs::path& set) {
 }
 
 fs::path sqlite_file_of(const Settings& settings) {
-  if (settings.db.backend != Backend::sqlite) {
-    throw Error(ErrorKind::unsupported, std::string("backup and restore of a ") + to_string(settings.db.backend) +
-                                            " database (DB_URL) are not implemented yet; only SQLite is. Use the server's "
-                                            "own tools (pg_dump, mariadb-dump) for now");
-  }
   if (settings.db.database.empty() || settings.db.database == ":memory:") {
     throw Error(ErrorKind::config, "DB_URL names an in-memory SQLite database: there is nothing on disk to back up or restore");
   }
@@ -236,13 +250,75 @@ fs::path backup_directory(const Settings& settings, const fs::path& chosen) {
   return fs::absolute(settings.data_dir / "backups");
 }
 
+// A server database, opened and checked before anything is written: reachable, and at the head
+// revision (the dump holds the tables as this lunadb knows them).
+std::unique_ptr<sql::Connection> open_server_for_dump(const Settings& settings) {
+  auto source = sql::open_connection(settings.db, sql::connect_options_from(settings));
+  migrate::Migrator migrator(settings);
+  const auto current = migrator.current();
+  const auto heads = migrator.heads();
+  if (current != heads) {
+    throw Error(ErrorKind::migration, "backup: the database (" + settings.db.redacted() + ") is at revision " +
+                                          (current.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(current, ","))) +
+                                          ", not at head (" + fmt::format("{}", fmt::join(heads, ",")) + "); run `lunadb upgrade head` first");
+  }
+  return source;
+}
+
+// The twelve-plus tables and alembic_version, each into database/<table>.jsonl.gz, in one
+// snapshot; with `native`, pg_dump of that same snapshot beside them.
+void dump_server_database(sql::Connection& source, const Settings& settings, const BackupOptions& options, const fs::path& partial, Manifest& m,
+                          std::vector<std::string>& notes) {
+  const fs::path folder = partial / kDumpFolder;
+  fs::create_directories(folder);
+  std::optional<fs::path> pg_dump;
+  if (options.native) {
+    if (source.backend() != Backend::postgresql) {
+      throw Error(ErrorKind::usage, std::string("--native runs pg_dump and applies to PostgreSQL only; DB_URL is ") + to_string(source.backend()));
+    }
+    pg_dump = detail::find_on_path("pg_dump");
+    if (!pg_dump) notes.push_back("--native: pg_dump is not installed (not on PATH); the set holds lunadb's logical dump only");
+  }
+  detail::begin_snapshot(source);
+  try {
+    std::vector<const schema::Table*> tables{&detail::alembic_version_table()};
+    for (const auto& t : schema::luna_schema().tables) tables.push_back(&t);
+    for (const schema::Table* table : tables) {
+      const std::string file = std::string(kDumpFolder) + "/" + table->name + detail::kDumpSuffix;
+      const auto dumped = detail::dump_table(source, *table, partial / file);
+      m.dump.push_back({table->name, file, dumped.rows, dumped.sha256});
+      m.rows[table->name] = dumped.rows;
+      if (options.progress) options.progress(fmt::format("dumped {}: {} rows", table->name, dumped.rows));
+    }
+    std::string revision;
+    detail::for_each_row(source, detail::alembic_version_table(), 100, [&](std::vector<sql::Value>&& row) {
+      revision += (revision.empty() ? "" : ",") + std::get<std::string>(row[0]);
+    });
+    m.revision = revision;
+    if (pg_dump) {
+      auto st = source.prepare("SELECT pg_export_snapshot()");
+      const std::string snapshot = st->step() ? st->get_text(0) : "";
+      st.reset();
+      if (options.progress) options.progress("running " + pg_dump->string() + " on the same snapshot");
+      detail::run_pg_dump(*pg_dump, settings.db, snapshot, folder / kNativeDumpName);
+      m.native_dump = std::string(kDumpFolder) + "/" + kNativeDumpName;
+    }
+  } catch (...) {
+    detail::end_snapshot(source);
+    throw;
+  }
+  detail::end_snapshot(source);
+  vector::detail::fsync_directory(folder);
+}
+
 }  // namespace
 
 BackupResult create_backup(const Settings& settings, const BackupOptions& options) {
   if (options.keep < 1) throw Error(ErrorKind::usage, "--keep must be at least 1: the set just written is always kept");
-  const fs::path database = sqlite_file_of(settings);
+  const bool server = settings.db.backend != Backend::sqlite;
+  const fs::path database = server ? fs::path() : sqlite_file_of(settings);
   const fs::path records = settings.chroma_path / vector::detail::kRecordsFileName;
-  const bool have_database = fs::exists(database);
+  const bool have_database = server || fs::exists(database);
   const bool have_vectors = fs::exists(records);
   if (!have_database && !have_vectors) {
     throw Error(ErrorKind::not_found, "nothing to back up: neither the database " + database.string() + " (DB_URL / DB_PATH) nor a vector store in " +
@@ -251,6 +327,7 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
   const fs::path directory = backup_directory(settings, options.directory);
   fs::create_directories(directory);
   vector::detail::DirectoryLock lock(directory / ".lock");
+  std::unique_ptr<sql::Connection> server_source;
 
   BackupResult result;
   const std::string today = std::string(kSetPrefix) + utc_stamp("%Y%m%d");
@@ -279,11 +356,13 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
     if (existing.rfind(base + "-", 0) == 0) highest = std::max(highest, std::atoi(existing.c_str() + base.size() + 1));
   }
   if (highest > 0) name = base + "-" + std::to_string(highest + 1);
+  if (server) server_source = open_server_for_dump(settings);
   const fs::path partial = directory / (kPartialPrefix + name);
   Manifest m;
   m.lunadb_version = LUNADB_VERSION;
   m.created_at = utc_stamp("%Y-%m-%dT%H:%M:%SZ");
-  m.backend = "sqlite";
+  m.backend = to_string(settings.db.backend);
+  m.format = server ? 2 : 1;  // an SQLite set stays readable by the lunadb that wrote format 1
   try {
     fs::create_directories(partial);
     // The vector store first: its vectors are derived from the database's rows, so a database
@@ -306,7 +385,9 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
       m.collections = count_collections(copy);
       vector::detail::fsync_directory(vectors);
     }
-    if (have_database) {
+    if (server) {
+      dump_server_database(*server_source, settings, options, partial, m, result.notes);
+    } else if (have_database) {
       detail::SqliteFile(database, true).copy_to(partial / kDatabaseName);
       detail::SqliteFile copy(partial / kDatabaseName, true);
       copy.check_integrity();
@@ -401,22 +482,79 @@ Manifest verify_backup(const fs::path& set) {
     }
     if (!same) throw Error(ErrorKind::corrupt, records.string() + ": its collection counts differ from manifest.json");
   }
+  // A logical dump is read through: every line parses, and each table's rows and checksum equal
+  // its trailer's and the manifest's.
+  for (const auto& t : m.dump) {
+    const fs::path file = set / t.file;
+    detail::DumpReader reader(file);
+    if (reader.table().name != t.name) {
+      throw Error(ErrorKind::corrupt, file.string() + ": holds table " + reader.table().name + ", manifest.json says " + t.name);
+    }
+    const auto read = reader.read_rows([](std::vector<sql::Value>&&) {});
+    const auto counted = m.rows.find(t.name);
+    if (read.rows != t.rows || read.sha256 != t.sha256 || counted == m.rows.end() || counted->second != t.rows) {
+      throw Error(ErrorKind::corrupt, file.string() + ": its " + std::to_string(read.rows) + " rows differ from manifest.json's");
+    }
+  }
+  if (!m.native_dump.empty()) {
+    if (const auto pg_restore = detail::find_on_path("pg_restore")) detail::check_pg_dump_file(*pg_restore, set / m.native_dump);
+  }
   return m;
 }
+
+namespace {
+
+// The set's logical dump into `target`, in one transaction: the old rows or the new, never a
+// mix. Returns each loaded table as its dump describes it, for the count afterwards.
+std::vector<schema::Table> load_dump(sql::Connection& target, const fs::path& set, const Manifest& m,
+                                     const std::function<void(const std::string&)>& progress) {
+  std::vector<schema::Table> loaded;
+  std::vector<std::unique_ptr<detail::DumpReader>> readers;
+  for (const auto& t : m.dump) {
+    if (t.name == detail::alembic_version_table().name) continue;  // the migrations wrote it: the revision was checked
+    readers.push_back(std::make_unique<detail::DumpReader>(set / t.file));
+    loaded.push_back(readers.back()->table());
+  }
+  std::vector<const schema::Table*> tables;
+  for (const auto& t : loaded) tables.push_back(&t);
+  sql::Transaction write(target);
+  detail::empty_tables(target, tables);
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    detail::TableLoader loader(target, loaded[i], 1000);
+    readers[i]->read_rows([&](std::vector<sql::Value>&& row) { loader.add(std::move(row)); });
+    const auto [rows, sha] = loader.finish();
+    if (progress) progress(fmt::format("restored {}: {} rows", loaded[i].name, rows));
+  }
+  write.commit();
+  for (const auto& t : loaded) detail::advance_identity(target, t);
+  return loaded;
+}
+
+}  // namespace
 
 RestoreResult restore_backup(const Settings& settings, const fs::path& set, const RestoreOptions& options) {
   RestoreResult result;
   result.manifest = verify_backup(set);
   const Manifest& m = result.manifest;
-  const fs::path database = sqlite_file_of(settings);
+  const bool logical = !m.dump.empty();
+  const bool sqlite_target = settings.db.backend == Backend::sqlite;
   const std::string name = set.filename().string();
+  if (!logical && fs::exists(set / kDatabaseName) && !sqlite_target) {
+    throw Error(ErrorKind::usage, "restore: " + name + " holds an SQLite database file and DB_URL is " + to_string(settings.db.backend) +
+                                      " (" + settings.db.redacted() + "); restore it into SQLite (DB_URL unset), then move it with `lunadb copy --to`");
+  }
+  const fs::path database = sqlite_target ? sqlite_file_of(settings) : fs::path();
   const fs::path store = settings.chroma_path;
   const fs::path records = store / vector::detail::kRecordsFileName;
 
   // What is there now. Left-overs of a killed restore are removed first: each is either a copy not
   // yet swapped in or an old store already swapped out.
-  fs::create_directories(database.parent_path());
-  for (const fs::path& folder : {database.parent_path(), store.parent_path()}) {
+  std::vector<fs::path> folders{store.parent_path()};
+  if (sqlite_target) {
+    fs::create_directories(database.parent_path());
+    folders.push_back(database.parent_path());
+  }
+  for (const fs::path& folder : folders) {
     std::error_code ec;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string entry = it->path().filename().string();
@@ -431,16 +569,32 @@ RestoreResult restore_backup(const Settings& settings, const fs::path& set, cons
     }
     if (fs::exists(records)) store_lock.emplace(store / "LOCK");  // Error(busy) while the store is open elsewhere
   }
-  if (!options.force) {
-    std::vector<std::string> held;
-    if (fs::exists(database)) {
-      detail::SqliteFile db(database, true);
-      for (const auto& [table, rows] : db.count_rows()) {
-        // The rows `lunadb upgrade` itself writes do not make a database "not empty".
-        const bool seeded = table == "alembic_version" || (table == "personality_state" && rows <= 1);
-        if (rows > 0 && !seeded) held.push_back(table + " " + std::to_string(rows));
-      }
+
+  std::unique_ptr<sql::Connection> target;
+  std::optional<migrate::Migrator> migrator;
+  std::vector<std::string> held;
+  bool needs_upgrade = false;
+  if (logical) {
+    target = sql::open_connection(settings.db, sql::connect_options_from(settings));
+    migrator.emplace(settings);
+    const auto current = migrator->current();
+    const std::string at = fmt::format("{}", fmt::join(current, ","));
+    if (!current.empty() && at != m.revision) {
+      throw Error(ErrorKind::migration, "restore: the database (" + settings.db.redacted() + ") is at revision " + at + " and " + name +
+                                            " at " + m.revision + "; restore into an empty database, or bring this one to " + m.revision +
+                                            " first (`lunadb upgrade` / `lunadb downgrade`)");
     }
+    needs_upgrade = current.empty();
+    held = detail::user_rows(*target);
+  } else if (fs::exists(database)) {
+    detail::SqliteFile db(database, true);
+    for (const auto& [table, rows] : db.count_rows()) {
+      // The rows `lunadb upgrade` itself writes do not make a database "not empty".
+      const bool seeded = table == "alembic_version" || (table == "personality_state" && rows <= 1);
+      if (rows > 0 && !seeded) held.push_back(table + " " + std::to_string(rows));
+    }
+  }
+  if (!options.force) {
     if (store_lock) {
       for (const auto& c : count_collections(detail::SqliteFile(records, true))) {
         if (c.records > 0) held.push_back("vectors/" + c.name + " " + std::to_string(c.records));
@@ -453,7 +607,14 @@ RestoreResult restore_backup(const Settings& settings, const fs::path& set, cons
     }
   }
 
-  if (fs::exists(set / kDatabaseName)) {
+  std::vector<schema::Table> loaded;
+  if (logical) {
+    if (needs_upgrade) {
+      if (options.progress) options.progress("bringing the database to revision " + m.revision);
+      migrator->upgrade(m.revision);
+    }
+    loaded = load_dump(*target, set, m, options.progress);
+  } else if (fs::exists(set / kDatabaseName)) {
     const fs::path incoming = database.parent_path() / (".lunadb-restore-" + name + ".db");
     copy_file_durably(set / kDatabaseName, incoming);
     if (fs::exists(database)) {
@@ -482,7 +643,20 @@ RestoreResult restore_backup(const Settings& settings, const fs::path& set, cons
     }
   }
 
-  if (fs::exists(database)) result.rows = detail::SqliteFile(database, true).count_rows();
+  if (logical) {
+    // Read back from the database: counts and the backend-neutral checksums of the dump.
+    for (const auto& table : loaded) {
+      const auto [rows, sha] = detail::digest_table(*target, table);
+      result.rows[table.name] = rows;
+      const auto it = std::find_if(m.dump.begin(), m.dump.end(), [&](const DumpedTableInfo& t) { return t.name == table.name; });
+      if (it != m.dump.end() && rows == it->rows && sha != it->sha256) {
+        result.differences.push_back(fmt::format("table {}: the restored rows do not match the set's checksum", table.name));
+      }
+    }
+    result.rows[detail::alembic_version_table().name] = migrator->current().size();
+  } else if (fs::exists(database)) {
+    result.rows = detail::SqliteFile(database, true).count_rows();
+  }
   if (m.has_vectors) result.collections = count_collections(detail::SqliteFile(records, true));
   for (const auto& [table, rows] : m.rows) {
     const auto it = result.rows.find(table);

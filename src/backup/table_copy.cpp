@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -98,14 +100,48 @@ std::string select_all_sql(const sql::Dialect& dialect, const schema::Table& tab
   return sql;
 }
 
+void for_each_row(sql::Connection& connection, const schema::Table& table, std::size_t page_rows,
+                  const std::function<void(std::vector<sql::Value>&&)>& row) {
+  std::size_t key_column = table.columns.size();
+  if (table.primary_key.size() == 1) {
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+      if (table.columns[c].name == table.primary_key.front() && table.columns[c].type.kind == TypeKind::id) key_column = c;
+    }
+  }
+  const auto& dialect = connection.dialect();
+  if (key_column == table.columns.size()) {  // no integer key to page by: small tables (alembic_version)
+    auto st = connection.prepare(select_all_sql(dialect, table));
+    while (st->step()) row(read_row(table, *st));
+    return;
+  }
+  std::vector<std::string> columns;
+  for (const auto& c : table.columns) columns.push_back(c.name);
+  const std::string key = dialect.quote(table.columns[key_column].name);
+  const std::string page_sql =
+      dialect.paginate("SELECT " + dialect.quoted_list(columns) + " FROM " + dialect.quote(table.name) + " WHERE " + key + " > ? ORDER BY " + key,
+                       static_cast<std::int64_t>(std::max<std::size_t>(page_rows, 1)), 0);
+  std::int64_t last = std::numeric_limits<std::int64_t>::min();
+  for (;;) {
+    auto st = connection.prepare(page_sql);
+    st->bind(1, last);
+    std::size_t got = 0;
+    while (st->step()) {
+      auto values = read_row(table, *st);
+      last = std::get<std::int64_t>(values[key_column]);
+      row(std::move(values));
+      ++got;
+    }
+    if (got < page_rows) return;
+  }
+}
+
 std::pair<std::uint64_t, std::string> digest_table(sql::Connection& connection, const schema::Table& table) {
   RowDigest digest;
   std::uint64_t rows = 0;
-  auto st = connection.prepare(select_all_sql(connection.dialect(), table));
-  while (st->step()) {
-    digest.add_row(table, read_row(table, *st));
+  for_each_row(connection, table, 10000, [&](std::vector<sql::Value>&& row) {
+    digest.add_row(table, row);
     ++rows;
-  }
+  });
   return {rows, digest.hex()};
 }
 
@@ -139,6 +175,60 @@ void TableWriter::flush() {
   pending_rows_ = 0;
 }
 
+void begin_snapshot(sql::Connection& source) {
+  switch (source.backend()) {
+    case Backend::postgresql: source.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); return;
+    case Backend::mysql: source.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); return;
+    case Backend::mssql:
+      // Without it SQL Server reads committed rows table by table: no single moment.
+      source.execute("SET TRANSACTION ISOLATION LEVEL SNAPSHOT");
+      source.begin(sql::TransactionMode::read);
+      return;
+    case Backend::sqlite: source.begin(sql::TransactionMode::read); return;
+  }
+}
+
+void end_snapshot(sql::Connection& source) noexcept {
+  try {
+    if (source.backend() == Backend::postgresql || source.backend() == Backend::mysql) {
+      source.execute("COMMIT");
+    } else {
+      source.commit();
+    }
+  } catch (...) {
+  }
+}
+
+std::vector<std::string> user_rows(sql::Connection& c) {
+  std::vector<std::string> out;
+  for (const auto& table : schema::luna_schema().tables) {
+    std::uint64_t rows = 0;
+    try {
+      auto st = c.prepare("SELECT COUNT(*) FROM " + c.dialect().quote(table.name));
+      if (st->step()) rows = static_cast<std::uint64_t>(st->get_int64(0));
+    } catch (const Error&) {
+      if (c.in_transaction()) c.rollback();
+      continue;
+    }
+    const bool seeded = table.name == "personality_state" && rows <= 1;
+    if (rows > 0 && !seeded) out.push_back(fmt::format("{} {}", table.name, rows));
+  }
+  return out;
+}
+
+void empty_tables(sql::Connection& target, const std::vector<const schema::Table*>& tables) {
+  const auto& d = target.dialect();
+  for (const schema::Table* table : tables) {
+    for (const auto& fk : table->foreign_keys) {
+      if (fk.referred_table != table->name) continue;
+      for (const auto& column : fk.columns) {
+        target.execute("UPDATE " + d.quote(table->name) + " SET " + d.quote(column) + " = NULL WHERE " + d.quote(column) + " IS NOT NULL");
+      }
+    }
+  }
+  for (auto it = tables.rbegin(); it != tables.rend(); ++it) target.execute("DELETE FROM " + d.quote((*it)->name));
+}
+
 void advance_identity(sql::Connection& target, const schema::Table& table) {
   const schema::Column* id = nullptr;
   for (const auto& c : table.columns) {
@@ -168,6 +258,60 @@ void advance_identity(sql::Connection& target, const schema::Table& table) {
       target.execute("DBCC CHECKIDENT ('" + table.name + "', RESEED, " + std::to_string(highest) + ")");
       return;
   }
+}
+
+TableLoader::TableLoader(sql::Connection& target, const schema::Table& table, std::size_t batch_rows)
+    : target_(target), table_(table), writer_(target, table, batch_rows) {
+  identity_insert_ = target.backend() == Backend::mssql &&
+                     std::any_of(table.columns.begin(), table.columns.end(), [](const auto& c) { return c.type.kind == TypeKind::id; });
+  if (identity_insert_) target.execute("SET IDENTITY_INSERT " + target.dialect().quote(table.name) + " ON");
+  for (const auto& fk : table.foreign_keys) {
+    if (fk.referred_table != table.name) continue;
+    for (const auto& column : fk.columns) {
+      for (std::size_t c = 0; c < table.columns.size(); ++c) {
+        if (table.columns[c].name == column) self_references_.push_back(c);
+      }
+    }
+  }
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    if (!table.primary_key.empty() && table.columns[c].name == table.primary_key.front()) key_column_ = c;
+  }
+}
+
+void TableLoader::add(std::vector<sql::Value> row) {
+  digest_.add_row(table_, row);
+  ++rows_;
+  if (!self_references_.empty()) {
+    std::vector<sql::Value> values;
+    bool any = false;
+    for (auto c : self_references_) {
+      values.push_back(row[c]);
+      any = any || !sql::is_null(row[c]);
+      row[c] = sql::Value{};
+    }
+    if (any) deferred_.emplace_back(row[key_column_], std::move(values));
+  }
+  writer_.add(std::move(row));
+}
+
+std::pair<std::uint64_t, std::string> TableLoader::finish() {
+  writer_.flush();
+  if (!deferred_.empty()) {
+    const auto& d = target_.dialect();
+    std::string sql = "UPDATE " + d.quote(table_.name) + " SET ";
+    for (std::size_t i = 0; i < self_references_.size(); ++i) sql += (i ? ", " : "") + d.quote(table_.columns[self_references_[i]].name) + " = ?";
+    sql += " WHERE " + d.quote(table_.columns[key_column_].name) + " = ?";
+    auto update = target_.prepare(sql);
+    for (auto& [key, values] : deferred_) {
+      update->reset();
+      values.push_back(key);
+      update->bind_all(values);
+      update->execute();
+    }
+    deferred_.clear();
+  }
+  if (identity_insert_) target_.execute("SET IDENTITY_INSERT " + target_.dialect().quote(table_.name) + " OFF");
+  return {rows_, digest_.hex()};
 }
 
 }  // namespace lunadb::backup::detail

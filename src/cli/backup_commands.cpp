@@ -50,16 +50,19 @@ void register_backup_commands(CLI::App& app, Context& context) {
     std::string directory;
     std::size_t keep = 7;
     bool daily = false;
+    bool native = false;
     bool json = false;
     std::string set;
     bool force = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* backup = app.add_subcommand(
-      "backup", "Back up the SQLite database and the vector store into a verified set luna-YYYYMMDD-HHMMSS (docs/backup.md)");
+      "backup", "Back up the database (SQLite as a file, a server as a compressed logical dump) and the vector store into a "
+                "verified set luna-YYYYMMDD-HHMMSS (docs/backup.md)");
   backup->add_option("--to", options->directory, "Folder of the backup sets (default $LUNA_DATA_DIR/backups)");
   backup->add_option("--keep", options->keep, "Complete sets to keep; older ones are pruned (default 7)")->check(CLI::Range(1, 100000));
   backup->add_flag("--daily", options->daily, "Do nothing when a set of today (UTC) exists (for an hourly timer)");
+  backup->add_flag("--native", options->native, "PostgreSQL: also run pg_dump -Fc on the same snapshot, when it is installed");
   backup->require_subcommand(0, 1);
   backup->callback([&context, options, backup] {
     if (!backup->get_subcommands().empty()) return;
@@ -67,7 +70,10 @@ void register_backup_commands(CLI::App& app, Context& context) {
     o.directory = options->directory;
     o.keep = options->keep;
     o.daily = options->daily;
+    o.native = options->native;
+    if (isatty(STDERR_FILENO)) o.progress = [](const std::string& line) { std::cerr << line << '\n'; };
     const auto result = backup::create_backup(context.settings(), o);
+    for (const auto& note : result.notes) std::cerr << "lunadb: backup: " << note << '\n';
     if (!result.written) {
       std::cout << "a backup of today exists: " << result.set.string() << "; nothing to do\n";
       return;
@@ -153,7 +159,7 @@ void register_backup_commands(CLI::App& app, Context& context) {
   });
 
   CLI::App* restore = app.add_subcommand(
-      "restore", "Verify a backup set, then replace the SQLite database and the vector store with it (stop Luna first)");
+      "restore", "Verify a backup set, then replace the configured database and the vector store with it (stop Luna first)");
   restore->add_option("set", options->set, "The set: a folder, or a name in the backup folder")->required();
   restore->add_option("--to", options->directory, "Folder of the backup sets (default $LUNA_DATA_DIR/backups)");
   restore->add_flag("--force", options->force, "Replace a database or vector store that is not empty");
@@ -162,6 +168,7 @@ void register_backup_commands(CLI::App& app, Context& context) {
     const fs::path set = resolve_set(settings, options->set, options->directory);
     backup::RestoreOptions o;
     o.force = options->force;
+    if (isatty(STDERR_FILENO)) o.progress = [](const std::string& line) { std::cerr << line << '\n'; };
     const auto result = backup::restore_backup(settings, set, o);
     if (!result.differences.empty()) {
       for (const auto& d : result.differences) std::cerr << "lunadb: restore: " << d << '\n';

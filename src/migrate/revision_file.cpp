@@ -172,19 +172,10 @@ class Cursor {
 // ---------------------------------------------------------------------------------------------
 // Grammar pieces
 
-const std::pair<std::string_view, schema::TypeKind> kTypeNames[] = {
-    {"id", schema::TypeKind::id},         {"smallint", schema::TypeKind::smallint},
-    {"integer", schema::TypeKind::integer}, {"bigint", schema::TypeKind::bigint},
-    {"real", schema::TypeKind::real},     {"boolean", schema::TypeKind::boolean},
-    {"string", schema::TypeKind::string}, {"text", schema::TypeKind::text},
-    {"json", schema::TypeKind::json},     {"timestamp", schema::TypeKind::timestamp},
-    {"blob", schema::TypeKind::blob},
-};
-
 schema::ColumnType parse_type(Cursor& cursor) {
   std::string name = cursor.word("a column type");
-  for (auto& [type_name, kind] : kTypeNames) {
-    if (name != type_name) continue;
+  if (const auto known = schema::type_kind_from_name(name)) {
+    const schema::TypeKind kind = *known;
     schema::ColumnType type{kind, 0};
     // `string` alone is SQLAlchemy's String() without a length (Luna's columns).
     if (kind == schema::TypeKind::string && cursor.accept_punct('(')) {
@@ -751,12 +742,8 @@ Revision parse_revision(std::string_view text, const std::string& source) {
 }
 
 std::string format_column_type(const schema::ColumnType& type) {
-  for (auto& [name, kind] : kTypeNames)
-    if (kind == type.kind) {
-      if (type.kind == schema::TypeKind::string && type.length > 0) return fmt::format("string({})", type.length);
-      return std::string(name);
-    }
-  return "text";
+  if (type.kind == schema::TypeKind::string && type.length > 0) return fmt::format("string({})", type.length);
+  return std::string(schema::type_kind_name(type.kind));
 }
 
 std::string format_default(const schema::DefaultValue& value) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,11 @@ enum class TypeKind {
   timestamp,  // naive UTC with microseconds (PostgreSQL TIMESTAMP WITHOUT TIME ZONE), as Luna's DateTime
   blob,
 };
+
+// The type's name in revision files and dumps ("id", "smallint", ..., "blob"), and back; nullopt
+// for an unknown name.
+std::string_view type_kind_name(TypeKind kind);
+std::optional<TypeKind> type_kind_from_name(std::string_view name);
 
 struct ColumnType {
   TypeKind kind = TypeKind::text;

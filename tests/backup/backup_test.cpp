@@ -22,6 +22,7 @@
 #include "lunadb/backup.hpp"
 #include "lunadb/error.hpp"
 #include "support/cli.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace lunadb::backup {
@@ -168,6 +169,15 @@ TEST(Backup, SetRoundTripsThroughVerifyAndRestore) {
 TEST(Backup, TakenWhileFourProcessesWriteIsConsistent) {
   TempDir dir;
   make_store(dir, 5, 4, 30);
+  // A vector import runs in its own process throughout as well.
+  {
+    std::ofstream lines(dir / "episodes.jsonl");
+    for (int i = 0; i < 20000; ++i) {
+      lines << nlohmann::json{{"id", "e" + std::to_string(i)}, {"embedding", {std::sin(i * 0.3), std::cos(i * 0.7), 0.5, 1.0}}}.dump() << '\n';
+    }
+  }
+  const pid_t importer = spawn_lunadb(dir, {"vectors", "import", "episodes.jsonl", "-c", "luna_episodes", "--batch", "200"});
+  ASSERT_GE(importer, 0);
   std::vector<pid_t> writers;
   for (int w = 0; w < 4; ++w) {
     pid_t pid = fork();
@@ -180,12 +190,26 @@ TEST(Backup, TakenWhileFourProcessesWriteIsConsistent) {
   CliResult second = lunadb(dir, "backup --keep 5");
   for (pid_t pid : writers) kill(pid, SIGKILL);
   for (pid_t pid : writers) waitpid(pid, nullptr, 0);
+  int import_status = 0;
+  waitpid(importer, &import_status, 0);
+  ASSERT_TRUE(WIFEXITED(import_status) && WEXITSTATUS(import_status) == 0) << "the import failed";
   ASSERT_EQ(first.code, 0) << first.output;
   ASSERT_EQ(second.code, 0) << second.output;
   auto sets = list_backups(dir / "data/backups");
   ASSERT_EQ(sets.size(), 2u);
+  const fs::path live_records = dir / "data/chroma/lunadb-vectors.sqlite3";
+  bool import_caught_midway = false;
   for (const auto& s : sets) {
     const Manifest m = verify_backup(s.folder);
+    // Every vector record up to the manifest's sequence number is in the set: as many as the
+    // live store, now complete, holds up to that number.
+    for (const auto& c : m.collections) {
+      const std::string up_to = "SELECT count(*) FROM records r JOIN collections c ON c.id = r.collection_id WHERE c.name = '" + c.name +
+                                "' AND r.seq <= " + std::to_string(c.last_seq);
+      EXPECT_EQ(count(live_records, up_to), c.records) << c.name << " in " << s.name;
+      EXPECT_EQ(count(s.folder / "vectors/lunadb-vectors.sqlite3", up_to), c.records) << c.name << " in " << s.name;
+      if (c.name == "luna_episodes" && c.records > 0 && c.records < 20000) import_caught_midway = true;
+    }
     const fs::path copy = s.folder / "luna.db";
     EXPECT_GT(m.rows.at("conversations"), 5u) << "the writers were running";
     // Every conversation's message_count equals its messages: no transaction was torn.
@@ -195,6 +219,71 @@ TEST(Backup, TakenWhileFourProcessesWriteIsConsistent) {
     EXPECT_EQ(count(copy, "SELECT count(*) FROM messages"), m.rows.at("messages"));
   }
   EXPECT_LT(sets[0].manifest->rows.at("messages"), sets[1].manifest->rows.at("messages"));
+  EXPECT_TRUE(import_caught_midway) << "no backup ran while the import was writing: the test tested nothing";
+  // A restored set opens and every record in it finds itself by id.
+  ASSERT_EQ(lunadb(dir, "restore " + sets[0].folder.string() + " --force").code, 0);
+  const std::uint64_t episodes = count(live_records, "SELECT count(*) FROM records r JOIN collections c ON c.id = r.collection_id WHERE c.name = 'luna_episodes'");
+  EXPECT_EQ(lunadb(dir, "vectors count -c luna_episodes").output, std::to_string(episodes) + "\n");
+}
+
+// A small tmpfs as the backup folder fills up part-way: a clear error naming the file, the
+// partial set removed, the live store untouched; for an SQLite file set and for a server's
+// logical dump.
+struct SmallTmpfs {
+  fs::path where;
+  bool mounted = false;
+  explicit SmallTmpfs(fs::path folder, const std::string& size) : where(std::move(folder)) {
+    fs::create_directories(where);
+    std::string output;
+    mounted = test::run_command("mount -t tmpfs -o size=" + size + " tmpfs '" + where.string() + "'", &output) == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted) {
+      std::string output;
+      test::run_command("umount '" + where.string() + "'", &output);
+    }
+  }
+};
+
+TEST(Backup, AFullDiskOnATmpfsRemovesThePartialSetAndNamesTheFile) {
+  TempDir dir;
+  make_store(dir, 100, 100, 500);
+  SmallTmpfs disk(dir / "small-disk", "300k");
+  if (!disk.mounted) {
+    if (getenv("CI")) FAIL() << "cannot mount a tmpfs (needs root); CI must run this test";
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  auto only_debris_free = [&] {
+    for (const auto& entry : sets_in(disk.where)) EXPECT_EQ(entry.filename().string(), ".lock") << "debris left: " << entry;
+  };
+  CliResult full = lunadb(dir, "backup --to " + disk.where.string());
+  EXPECT_EQ(full.code, 1) << full.output;
+  EXPECT_NE(full.output.find(disk.where.string()), std::string::npos) << full.output;
+  EXPECT_TRUE(full.output.find("disk is full") != std::string::npos || full.output.find("No space left on device") != std::string::npos)
+      << full.output;
+  EXPECT_TRUE(list_backups(disk.where).empty());
+  only_debris_free();
+  EXPECT_EQ(count(dir / "data/luna.db", "SELECT count(*) FROM messages"), 10000u);
+  EXPECT_EQ(lunadb(dir, "vectors count -c luna_facts").output, "500\n");
+
+  // The same on a server: the logical dump's write fails, nothing of it stays.
+  if (test::server_unreachable(test::pg_url())) {
+    if (getenv("CI")) FAIL() << "PostgreSQL required in CI";
+    return;
+  }
+  test::FreshDatabase db(test::pg_url());
+  const std::string server = env_for(dir) + " DB_URL='" + db.url_string() + "'";
+  ASSERT_EQ(test::run_lunadb(dir, "copy --to '" + db.url_string() + "'", env_for(dir)).code, 0);
+  fs::remove_all(dir / "data/chroma");  // the dump alone has to fill the disk
+  CliResult server_full = test::run_lunadb(dir, "backup --to " + disk.where.string(), server);
+  EXPECT_EQ(server_full.code, 1) << server_full.output;
+  EXPECT_NE(server_full.output.find("messages.jsonl.gz: write failed (is the disk full?)"), std::string::npos) << server_full.output;
+  EXPECT_TRUE(list_backups(disk.where).empty());
+  only_debris_free();
+  auto c = db.connect();
+  auto st = c->prepare("SELECT COUNT(*) FROM messages");
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_int64(0), 10000);
 }
 
 TEST(Backup, DamagedSetsAreRefusedNamingTheFile) {
@@ -348,7 +437,7 @@ TEST(Backup, ClearErrorsForNothingToBackUpAServerUrlAndAnUnknownSet) {
   EXPECT_NE(nothing.output.find("nothing to back up"), std::string::npos) << nothing.output;
   CliResult server = test::run_lunadb(dir, "backup", env_for(dir) + " DB_URL='postgresql://luna:s3cret-pw@127.0.0.1:5432/luna'");
   EXPECT_EQ(server.code, 1) << server.output;
-  EXPECT_NE(server.output.find("not implemented yet"), std::string::npos) << server.output;
+  EXPECT_NE(server.output.find("cannot connect to PostgreSQL at 127.0.0.1:5432"), std::string::npos) << server.output;
   EXPECT_EQ(server.output.find("s3cret-pw"), std::string::npos) << server.output;
   CliResult unknown = lunadb(dir, "restore luna-19990101-000000");
   EXPECT_EQ(unknown.code, 1) << unknown.output;
