@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -483,6 +484,9 @@ bool prepare_dataset(const fs::path& dir, const Options& options, std::ostream& 
 
 // ---- measurements ----
 
+// Progress lines of a lunadb call, each with the seconds since the call began.
+using Timeline = std::vector<std::pair<double, std::string>>;
+
 struct Measure {
   std::string name;
   std::vector<double> runs;  // seconds
@@ -490,6 +494,21 @@ struct Measure {
   double best() const { return runs.empty() ? 0 : *std::min_element(runs.begin(), runs.end()); }
   bool ok() const { return unavailable.empty() && !runs.empty(); }
 };
+
+// Times `work(progress)` into `m`, stamping each progress line it reports: the lines show where
+// the call spends its time (per table, say). The timeline of the fastest run is kept in `best`,
+// closed by `last`, which names what happens after the last line.
+template <typename F>
+void timed_with_progress(Measure& m, Timeline& best, const std::string& last, F&& work) {
+  Timeline timeline;
+  const auto started = Clock::now();
+  const std::function<void(const std::string&)> progress = [&](const std::string& line) {
+    timeline.emplace_back(seconds_since(started), line);
+  };
+  m.runs.push_back(timed([&] { work(progress); }));
+  timeline.emplace_back(m.runs.back(), last);
+  if (m.runs.back() <= m.best()) best = std::move(timeline);
+}
 
 // A folder for one run's output, removed afterwards whatever happens.
 class Scratch {
@@ -807,15 +826,11 @@ class Bench {
       ScratchDatabase target(*this, prefix + "_copy");
       backup::CopyOptions o;
       o.target_url = target.url();
-      // copy_database's progress lines, timed, show where its time goes: migrations, each table,
-      // and after the last table the identities and the verifying read-back.
-      std::vector<std::pair<double, std::string>> timeline;
-      const auto started = Clock::now();
-      o.progress = [&](const std::string& line) { timeline.emplace_back(seconds_since(started), line); };
       backup::CopyResult result;
-      copy_.runs.push_back(timed([&] { result = backup::copy_database(sqlite_settings(data_ / kDatabaseFile, work_ / "absent"), o); }));
-      timeline.emplace_back(copy_.runs.back(), "done (identities advanced, target read back and compared)");
-      if (copy_.runs.back() <= copy_.best()) copy_timeline_ = std::move(timeline);
+      timed_with_progress(copy_, copy_timeline_, "done (identities advanced, target read back and compared)", [&](const auto& progress) {
+        o.progress = progress;
+        result = backup::copy_database(sqlite_settings(data_ / kDatabaseFile, work_ / "absent"), o);
+      });
       if (!result.differences.empty()) throw Error(ErrorKind::internal, "bench backup: copy differs: " + result.differences.front());
       copy_rows_ = 0;
       for (const auto& t : result.tables) copy_rows_ += t.rows;
@@ -850,7 +865,10 @@ class Bench {
     o.directory = out / "sets";
     backup::BackupResult result;
     try {
-      lunadb_pg_backup_.runs.push_back(timed([&] { result = backup::create_backup(server_settings(source.url(), out / "absent" / kStoreFolder), o); }));
+      timed_with_progress(lunadb_pg_backup_, lunadb_pg_backup_timeline_, "done (set verified, fsynced, renamed)", [&](const auto& progress) {
+        o.progress = progress;
+        result = backup::create_backup(server_settings(source.url(), out / "absent" / kStoreFolder), o);
+      });
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::unsupported) throw;
       lunadb_pg_backup_.unavailable = lunadb_pg_restore_.unavailable = std::string("n/a: ") + e.what();
@@ -859,10 +877,12 @@ class Bench {
     }
     lunadb_pg_set_bytes_ = result.bytes ? result.bytes : bytes_under(result.set);
     ScratchDatabase restored(*this, prefix + "_lunadb_restore");
-    lunadb_pg_restore_.runs.push_back(timed([&] {
-      const auto r = backup::restore_backup(server_settings(restored.url(), out / "absent" / kStoreFolder), result.set, backup::RestoreOptions{});
+    backup::RestoreOptions restore_options;
+    timed_with_progress(lunadb_pg_restore_, lunadb_pg_restore_timeline_, "done (committed, counts compared)", [&](const auto& progress) {
+      restore_options.progress = progress;
+      const auto r = backup::restore_backup(server_settings(restored.url(), out / "absent" / kStoreFolder), result.set, restore_options);
       if (!r.differences.empty()) throw Error(ErrorKind::internal, "bench backup: PostgreSQL restore differs: " + r.differences.front());
-    }));
+    });
   }
 
   const Options& options_;
@@ -876,7 +896,7 @@ class Bench {
       restore_cp_{"cp back", {}, {}};
   std::string server_version_, pg_unavailable_;
   Measure copy_{"lunadb copy SQLite -> PostgreSQL", {}, {}};
-  std::vector<std::pair<double, std::string>> copy_timeline_;  // of the best run: seconds since its start, progress line
+  Timeline copy_timeline_, lunadb_pg_backup_timeline_, lunadb_pg_restore_timeline_;  // of the fastest runs
   std::uint64_t copy_rows_ = 0, pg_bytes_ = 0, pg_dump_bytes_ = 0, lunadb_pg_set_bytes_ = 0;
   Measure pg_dump_{"pg_dump -Fc", {}, {}}, pg_restore_{"pg_restore", {}, {}};
   Measure lunadb_pg_backup_{"lunadb backup (DB_URL=postgresql)", {}, {}}, lunadb_pg_restore_{"lunadb restore (DB_URL=postgresql)", {}, {}};
@@ -893,6 +913,21 @@ Json measure_json(const Measure& m, std::uint64_t bytes) {
   j["runs"] = m.runs;
   if (bytes) j["mb_per_s"] = megabytes(bytes) / m.best();
   return j;
+}
+
+Json timeline_json(const Timeline& timeline) {
+  Json out = Json::array();
+  for (const auto& [at, line] : timeline) out.push_back({{"seconds", at}, {"step", line}});
+  return out;
+}
+
+// Lines that took no measurable time (empty tables) are left out.
+void print_timeline(std::ostream& out, const Timeline& timeline) {
+  double previous = 0;
+  for (const auto& [at, line] : timeline) {
+    if (at - previous >= 0.005) out << fmt::format("    {:>7.2f} s  +{:>6.2f} s  {}\n", at, at - previous, line);
+    previous = at;
+  }
 }
 
 double ratio(const Measure& ours, const Measure& theirs) { return ours.ok() && theirs.ok() && theirs.best() > 0 ? ours.best() / theirs.best() : 0; }
@@ -922,9 +957,9 @@ Json Bench::to_json() const {
     pg["copy"] = measure_json(copy_, 0);
     pg["copy_rows"] = copy_rows_;
     pg["copy_rows_per_s"] = copy_.ok() ? static_cast<double>(copy_rows_) / copy_.best() : 0;
-    Json timeline = Json::array();
-    for (const auto& [at, line] : copy_timeline_) timeline.push_back({{"seconds", at}, {"step", line}});
-    pg["copy_timeline"] = timeline;
+    pg["copy_timeline"] = timeline_json(copy_timeline_);
+    pg["lunadb_backup_timeline"] = timeline_json(lunadb_pg_backup_timeline_);
+    pg["lunadb_restore_timeline"] = timeline_json(lunadb_pg_restore_timeline_);
     pg["database_bytes"] = pg_bytes_;
     pg["pg_dump"] = measure_json(pg_dump_, pg_bytes_);
     pg["pg_dump_file_bytes"] = pg_dump_bytes_;
@@ -1004,20 +1039,18 @@ void Bench::print(std::ostream& out) const {
     } else {
       const double rate = copy_.ok() ? static_cast<double>(copy_rows_) / copy_.best() : 0;
       out << fmt::format("  {:<44} {:>9} s {:>10.0f} rows/s ({} rows)  {}\n", copy_.name, seconds_cell(copy_), rate, copy_rows_, runs_cell(copy_));
-      double previous = 0;
-      for (const auto& [at, line] : copy_timeline_) {
-        out << fmt::format("    {:>7.2f} s  +{:>6.2f} s  {}\n", at, at - previous, line);
-        previous = at;
-      }
+      print_timeline(out, copy_timeline_);
       out << fmt::format("  database size (pg_database_size) {:.1f} MB; pg_dump -Fc file {:.1f} MB; lunadb set {}\n", megabytes(pg_bytes_),
                          megabytes(pg_dump_bytes_), lunadb_pg_set_bytes_ ? fmt::format("{:.1f} MB", megabytes(lunadb_pg_set_bytes_)) : "n/a");
       out << header;
       row(pg_dump_, pg_bytes_, 0);
       row(lunadb_pg_backup_, pg_bytes_, 0);
       if (lunadb_pg_backup_.ok() && pg_dump_.ok()) out << fmt::format("  {:<44} {:>9} {:>8} {:>14}\n", "  lunadb backup / pg_dump", "", "", ratio_cell(ratio(lunadb_pg_backup_, pg_dump_)));
+      print_timeline(out, lunadb_pg_backup_timeline_);
       row(pg_restore_, pg_bytes_, 0);
       row(lunadb_pg_restore_, pg_bytes_, 0);
       if (lunadb_pg_restore_.ok() && pg_restore_.ok()) out << fmt::format("  {:<44} {:>9} {:>8} {:>14}\n", "  lunadb restore / pg_restore", "", "", ratio_cell(ratio(lunadb_pg_restore_, pg_restore_)));
+      print_timeline(out, lunadb_pg_restore_timeline_);
     }
   }
   out << "\ntargets\n";
