@@ -22,6 +22,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_support.hpp"
 #include "cli/commands.hpp"
 #include "lunadb/error.hpp"
 #include "lunadb/store.hpp"
@@ -151,11 +152,7 @@ class Workspace {
 };
 
 Settings sqlite_settings(const fs::path& file) {
-  Settings settings;
-  settings.db.backend = Backend::sqlite;
-  settings.db.dialect = "sqlite";
-  settings.db.database = file.string();
-  settings.db_path = file;
+  Settings settings = sqlite_file_settings(file);
   settings.busy_timeout_ms = kBusyTimeoutMs;
   return settings;
 }

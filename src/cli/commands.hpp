@@ -44,5 +44,6 @@ void register_serve_commands(CLI::App& app, Context& context);     // serve (src
 void register_bench_writes(CLI::App& bench, Context& context);   // bench writes   (src/cli/bench_writes.cpp)
 void register_bench_pool(CLI::App& bench, Context& context);     // bench pool     (src/cli/bench_pool.cpp)
 void register_bench_vectors(CLI::App& bench, Context& context);  // bench vectors  (src/cli/bench_vectors.cpp)
+void register_bench_backup(CLI::App& bench, Context& context);   // bench backup   (src/cli/bench_backup.cpp)
 
 }  // namespace lunadb::cli

@@ -54,11 +54,12 @@ int run(int argc, char** argv) {
   register_vector_commands(app, context);
   register_backup_commands(app, context);
   register_serve_commands(app, context);
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors, backup)");
   bench->require_subcommand(1);
   register_bench_writes(*bench, context);
   register_bench_pool(*bench, context);
   register_bench_vectors(*bench, context);
+  register_bench_backup(*bench, context);
 
   try {
     app.parse(argc, argv);
