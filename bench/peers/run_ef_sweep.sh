@@ -16,14 +16,9 @@ venv=${PEER_VENV:-$root/build/peer-venv}
 lunadb=${LUNADB:-$root/build/lunadb}
 sweep=${EF_SWEEP:-10,20,40,80,100,200,400}
 requirements=("hnswlib==0.8.0" "numpy")
-stamp="$venv/.lunadb-requirements"
-wanted="$(printf '%s\n' "${requirements[@]}")"
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-  rm -rf "$venv"
-  "${PYTHON:-python3}" -m venv "$venv" >/dev/null
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" >&2
-  printf '%s\n' "$wanted" >"$stamp"
-fi
+# shellcheck source=../../scripts/lib/venv.sh
+source "$root/scripts/lib/venv.sh"
+ensure_venv "$venv" "${requirements[@]}"
 if [[ -n "${EXPORT_DIR:-}" ]]; then
   export_dir=$EXPORT_DIR
 else

@@ -35,7 +35,7 @@ constexpr int kGzipLevel = 1;
   throw Error(ErrorKind::io, file.string() + ": write failed (is the disk full?): " + why);
 }
 
-Json encode(const schema::Column& column, const sql::Value& v) {
+Json encode(const sql::Value& v) {
   if (sql::is_null(v)) return nullptr;
   if (const auto* b = std::get_if<bool>(&v)) return *b;
   if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
@@ -53,7 +53,6 @@ Json encode(const schema::Column& column, const sql::Value& v) {
     for (auto byte : blob->bytes) hex += fmt::format("{:02x}", byte);
     return hex;
   }
-  (void)column;
   return nullptr;
 }
 
@@ -167,7 +166,7 @@ DumpedTable dump_table(sql::Connection& source, const schema::Table& table, cons
   for_each_row(source, table, kPageRows, [&](std::vector<sql::Value>&& row) {
     digest.add_row(table, row);
     Json array = Json::array();
-    for (std::size_t c = 0; c < row.size(); ++c) array.push_back(encode(table.columns[c], row[c]));
+    for (const auto& value : row) array.push_back(encode(value));
     try {
       line = array.dump();
     } catch (const Json::exception&) {

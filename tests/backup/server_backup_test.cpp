@@ -217,7 +217,6 @@ TEST(ServerBackup, MariadbSnapshotIsConsistentWhileFourWritersRun) { consistent_
 void replace_listed_file(const fs::path& set, const std::string& relative, const std::string& bytes) {
   std::ofstream(set / relative, std::ios::binary | std::ios::trunc) << bytes;
   auto manifest = nlohmann::json::parse(std::ifstream(set / "manifest.json"));
-  TempDir scratch;
   for (auto& f : manifest["files"]) {
     if (f["path"] != relative) continue;
     f["bytes"] = bytes.size();
