@@ -2,6 +2,10 @@
 # ensure_venv VENV REQUIREMENT...: creates VENV with exactly these requirements, once. A stamp in
 # the venv holds the requirement list, so a changed pin rebuilds it and an unchanged one is a
 # no-op that prints nothing. pip's output goes to stderr, so callers' stdout stays theirs.
+# A torch==X pin is installed on its own first: the CPU wheel of that version lies on this machine,
+# and a package that depends on torch (sentence-transformers) must then find it, not pull a CUDA
+# build of several GB. The pin is repeated in the second install so a resolver that wanted another
+# torch fails instead of replacing it.
 ensure_venv() {
   local venv="$1"
   shift
@@ -13,6 +17,12 @@ ensure_venv() {
   fi
   rm -rf "$venv"
   "${PYTHON:-python3}" -m venv "$venv" >/dev/null
+  local requirement
+  for requirement in "$@"; do
+    if [[ "$requirement" == torch==* ]]; then
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >&2
+    fi
+  done
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2
   printf '%s\n' "$wanted" >"$stamp"
 }
