@@ -408,6 +408,36 @@ Schema build_luna_schema() {
                        .index({"old_fact_id"})
                        .build());
 
+  // ---- revision c8e41b7d2a90: the memory engine's outbox and collection records (docs/memory.md);
+  // its keyword indexes are raw SQL in that revision, outside the model ----
+
+  tables.push_back(TableBuilder("memory_outbox", {
+                                                     column("id", id(), not_null),
+                                                     column("kind", str(16), not_null),
+                                                     column("row_id", integer(), not_null),
+                                                     column("created_at", timestamp(), not_null),
+                                                     column("attempts", integer(), not_null, std::int64_t{0}),
+                                                     column("next_attempt_at", timestamp(), null),
+                                                     column("last_error", text(), null),
+                                                 })
+                       .index({"kind", "row_id"})
+                       .build());
+
+  tables.push_back(TableBuilder("memory_collections", {
+                                                          column("id", id(), not_null),
+                                                          column("kind", str(16), not_null),
+                                                          column("collection", str(128), not_null),
+                                                          column("model", str(255), null),
+                                                          column("dimension", integer(), null),
+                                                          column("generation", integer(), not_null, std::int64_t{1}),
+                                                          column("next_collection", str(128), null),
+                                                          column("next_model", str(255), null),
+                                                          column("next_after_id", integer(), null),
+                                                          column("updated_at", timestamp(), not_null),
+                                                      })
+                       .unique({"kind"})
+                       .build());
+
   return schema;
 }
 

@@ -106,7 +106,8 @@ struct Schema {
   const Table* find_table(std::string_view table) const;
 };
 
-// The schema at the head revision: Luna's seventeen tables plus audit_log and contradiction_notes.
+// The schema at the head revision: Luna's seventeen tables plus audit_log, contradiction_notes and
+// the memory engine's memory_outbox and memory_collections.
 const Schema& luna_schema();
 
 // Substitutes {name} placeholders in a check expression with quote(name).

@@ -462,8 +462,10 @@ schema::Schema MysqlDialect::introspect(Connection& connection) const {
     {
       std::map<std::string, schema::Index> indexes;
       auto st = connection.prepare(
+          // FULLTEXT indexes (the memory engine's keyword search) are not expressible in the model.
           "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
-          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_TYPE <> 'FULLTEXT' "
+          "ORDER BY INDEX_NAME, SEQ_IN_INDEX");
       st->bind(1, table.name);
       while (st->step()) {
         const std::string name = st->get_text(0);

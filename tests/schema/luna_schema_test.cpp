@@ -51,6 +51,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& expected_co
       {"audit_log", {"id", "ts", "conversation_id", "tool", "args", "result", "mode", "status", "duration_ms"}},
       {"contradiction_notes",
        {"id", "new_fact_id", "old_fact_id", "conversation_id", "note", "created_at", "consumed_at"}},
+      {"memory_outbox", {"id", "kind", "row_id", "created_at", "attempts", "next_attempt_at", "last_error"}},
+      {"memory_collections",
+       {"id", "kind", "collection", "model", "dimension", "generation", "next_collection", "next_model",
+        "next_after_id", "updated_at"}},
   };
   return tables;
 }
@@ -175,7 +179,9 @@ TEST(LunaSchema, KeysUniquesAndIndexes) {
   }
   // Every Luna table but personality_state has Luna's ix_<table>_id.
   for (const auto& [name, columns] : expected_columns()) {
-    if (name == "personality_state" || name == "audit_log" || name == "contradiction_notes") continue;
+    if (name == "personality_state" || name == "audit_log" || name == "contradiction_notes" ||
+        name.rfind("memory_", 0) == 0)
+      continue;
     EXPECT_EQ(indexes.count("ix_" + name + "_id"), 1u) << name;
   }
   EXPECT_EQ(unique_indexes, (std::set<std::string>{"ix_traces_span_id", "ix_episodes_conversation_id",
@@ -188,7 +194,8 @@ TEST(LunaSchema, KeysUniquesAndIndexes) {
     EXPECT_EQ(indexes.count(name), 1u) << name;
   }
   EXPECT_EQ(uniques, (std::set<std::string>{"uq_traces_span_id", "uq_episodes_conversation_id",
-                                            "uq_plan_records_plan_id", "uq_health_syncs_platform"}));
+                                            "uq_plan_records_plan_id", "uq_health_syncs_platform",
+                                            "uq_memory_collections_kind"}));
 }
 
 TEST(LunaSchema, NoCheckConstraintsBecauseLunaWritesItsOwnCase) {

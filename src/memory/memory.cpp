@@ -1,0 +1,886 @@
+// The memory engine: rows and outbox entries in one transaction, vectors applied from the outbox,
+// hybrid recall, forget with receipts. docs/memory.md explains the consistency model and scoring.
+//
+// The store's internal SQL helpers (store/core.hpp) are used for the rows, because a row and its
+// outbox entry must share one transaction, which the repositories' one-transaction-per-call API
+// cannot give.
+#include "lunadb/memory.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "memory/keyword.hpp"
+#include "store/core.hpp"
+
+namespace lunadb::memory {
+
+using store::detail::opt;
+using store::detail::Values;
+
+const char* to_string(Kind kind) noexcept { return kind == Kind::fact ? "fact" : "episode"; }
+
+MemoryOptions options_from(const Settings& settings) {
+  MemoryOptions options;
+  options.default_k = settings.memory_retrieval_count;
+  options.batch_size = static_cast<std::size_t>(std::max(1, settings.embed_batch_size));
+  return options;
+}
+
+namespace {
+
+constexpr std::size_t kIdsPerStatement = 500;
+constexpr double kRrfK = 60;
+
+std::int64_t micros(Timestamp t) { return t.time_since_epoch().count(); }
+
+// The row as the vector side sees it: a result without its scores.
+using Row = RecallResult;
+
+vector::Json metadata_of(const Row& row) {
+  // conversation_id 0 stands for "none": upsert merges metadata, and a key left out would keep a
+  // stale value.
+  return vector::Json{{"kind", to_string(row.kind)},
+                      {"category", row.category},
+                      {"memory_type", row.memory_type},
+                      {"is_active", row.is_active},
+                      {"is_private", row.is_private},
+                      {"importance", row.importance},
+                      {"created_at", micros(row.created_at)},
+                      {"conversation_id", row.conversation_id.value_or(0)}};
+}
+
+}  // namespace
+
+struct Memory::Impl {
+  Impl(store::Store& s, vector::VectorStore& v, Embedder& e, MemoryOptions o)
+      : store(s),
+        vectors(v),
+        embedder(e),
+        options(o),
+        backend(s.backend()),
+        dialect(sql::dialect_for(backend)),
+        tables(dialect, !store::detail::StoreCore::ids_from_connection(backend)) {}
+
+  store::Store& store;
+  vector::VectorStore& vectors;
+  Embedder& embedder;
+  MemoryOptions options;
+  Backend backend;
+  const sql::Dialect& dialect;
+  store::detail::Tables tables;
+
+  std::mutex process_mutex;  // one outbox batch at a time
+  std::mutex collections_mutex;
+  std::map<Kind, std::shared_ptr<vector::Collection>> collections;
+  ProcessStats replay;
+
+  std::mutex worker_mutex;
+  std::condition_variable worker_cv;
+  bool worker_stop = false;
+  bool worker_kick = false;
+  std::thread worker;
+
+  std::string q(std::string_view name) const { return dialect.quote(name); }
+
+  // ---- transactions ----
+
+  template <typename Body>
+  auto write(Body&& body) {
+    constexpr int kMaxAttempts = 5;
+    for (int attempt = 1;; ++attempt) {
+      try {
+        auto lease = store.connection_source().acquire();
+        sql::Transaction transaction(*lease, sql::TransactionMode::write);
+        if constexpr (std::is_void_v<decltype(body(*lease))>) {
+          body(*lease);
+          transaction.commit();
+          return;
+        } else {
+          auto result = body(*lease);
+          transaction.commit();
+          return result;
+        }
+      } catch (const DatabaseError& error) {
+        if (!error.retryable() || attempt >= kMaxAttempts) throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * 2));
+    }
+  }
+
+  void enqueue(sql::Connection& c, Kind kind, std::int64_t row_id) {
+    Values values{std::string(to_string(kind)), row_id, sql::now_utc()};
+    store::detail::execute(c,
+                           "INSERT INTO " + q("memory_outbox") + " (" + q("kind") + ", " + q("row_id") + ", " +
+                               q("created_at") + ", " + q("attempts") + ") VALUES (?, ?, ?, 0)",
+                           values);
+  }
+
+  // ---- reading rows ----
+
+  std::string fact_select() const {
+    return "SELECT " + q("id") + ", " + q("content") + ", " + q("category") + ", " + q("memory_type") + ", " +
+           q("importance") + ", " + q("confidence") + ", " + q("is_active") + ", " + q("is_private") + ", " +
+           q("source_conversation_id") + ", " + q("created_at") + " FROM " + q("facts");
+  }
+  std::string episode_select() const {
+    return "SELECT " + q("id") + ", " + q("summary") + ", " + q("importance") + ", " + q("conversation_id") + ", " +
+           q("created_at") + " FROM " + q("episodes");
+  }
+  static Row read_row(Kind kind, const sql::Statement& st) {
+    Row row;
+    row.kind = kind;
+    row.id = st.get_int64(0);
+    row.text = st.get_text(1);
+    if (kind == Kind::fact) {
+      row.category = st.get_text(2);
+      row.memory_type = st.get_optional_text(3).value_or("long");
+      row.importance = st.get_optional_double(4).value_or(0.5);
+      row.confidence = st.get_optional_double(5).value_or(1.0);
+      row.is_active = st.get_optional_bool(6).value_or(true);
+      row.is_private = st.get_optional_bool(7).value_or(false);
+      row.conversation_id = st.get_optional_int64(8);
+      row.created_at = st.get_optional_timestamp(9).value_or(Timestamp{});
+    } else {
+      row.memory_type = "episode";
+      row.importance = st.get_optional_double(2).value_or(0.5);
+      row.conversation_id = st.get_int64(3);
+      row.created_at = st.get_optional_timestamp(4).value_or(Timestamp{});
+    }
+    return row;
+  }
+
+  // Rows by id, with an optional extra condition (" AND ..."), in chunks.
+  std::map<std::int64_t, Row> load_rows(sql::Connection& c, Kind kind, const std::vector<std::int64_t>& ids,
+                                        const std::string& condition = "", const Values& condition_values = {}) {
+    std::map<std::int64_t, Row> rows;
+    for (std::size_t start = 0; start < ids.size(); start += kIdsPerStatement) {
+      std::size_t n = std::min(kIdsPerStatement, ids.size() - start);
+      std::string text = (kind == Kind::fact ? fact_select() : episode_select()) + " WHERE " + q("id") +
+                         store::detail::in_placeholders(n) + condition;
+      Values values;
+      for (std::size_t i = 0; i < n; ++i) values.emplace_back(ids[start + i]);
+      values.insert(values.end(), condition_values.begin(), condition_values.end());
+      auto st = c.prepare(text);
+      st->bind_all(values);
+      while (st->step()) {
+        Row row = read_row(kind, *st);
+        rows.emplace(row.id, std::move(row));
+      }
+    }
+    return rows;
+  }
+
+  // ---- collections ----
+
+  static const char* collection_name(Kind kind) { return kind == Kind::fact ? kFactsCollection : kEpisodesCollection; }
+
+  // The collection of `kind`; created with `dimension` when missing and a dimension is known,
+  // else nullptr.
+  std::shared_ptr<vector::Collection> collection(Kind kind, std::optional<std::size_t> dimension) {
+    std::lock_guard lock(collections_mutex);
+    auto found = collections.find(kind);
+    if (found != collections.end()) return found->second;
+    std::shared_ptr<vector::Collection> col;
+    try {
+      col = vectors.get_collection(collection_name(kind));
+    } catch (const Error& error) {
+      if (error.kind() != ErrorKind::not_found) throw;
+    }
+    if (!col) {
+      if (!dimension) return nullptr;
+      vector::CollectionConfig config;
+      config.name = collection_name(kind);
+      config.dimension = static_cast<int>(*dimension);
+      config.embedding_model = embedder.model();
+      col = vectors.get_or_create_collection(config);
+    }
+    record_collection(kind, col->config());
+    collections[kind] = col;
+    return col;
+  }
+
+  // memory_collections says which collection and model a kind uses (reindex switches it).
+  void record_collection(Kind kind, const vector::CollectionConfig& config) {
+    write([&](sql::Connection& c) {
+      Values key{std::string(to_string(kind))};
+      auto st = c.prepare("SELECT " + q("id") + " FROM " + q("memory_collections") + " WHERE " + q("kind") + " = ?");
+      st->bind_all(key);
+      bool exists = st->step();
+      st.reset();
+      if (exists) {
+        Values values{config.name, config.embedding_model, std::int64_t{config.dimension}, sql::now_utc(),
+                      std::string(to_string(kind))};
+        store::detail::execute(c,
+                               "UPDATE " + q("memory_collections") + " SET " + q("collection") + " = ?, " + q("model") +
+                                   " = ?, " + q("dimension") + " = ?, " + q("updated_at") + " = ? WHERE " + q("kind") +
+                                   " = ?",
+                               values);
+      } else {
+        Values values{std::string(to_string(kind)), config.name, config.embedding_model, std::int64_t{config.dimension},
+                      sql::now_utc()};
+        store::detail::execute(c,
+                               "INSERT INTO " + q("memory_collections") + " (" + q("kind") + ", " + q("collection") +
+                                   ", " + q("model") + ", " + q("dimension") + ", " + q("generation") + ", " +
+                                   q("updated_at") + ") VALUES (?, ?, ?, ?, 1, ?)",
+                               values);
+      }
+    });
+  }
+
+  // ---- the outbox ----
+
+  struct Entry {
+    std::int64_t id;
+    Kind kind;
+    std::int64_t row_id;
+    std::int64_t attempts;
+  };
+
+  std::vector<Entry> due_entries(bool ignore_backoff) {
+    auto lease = store.connection_source().acquire();
+    std::string text = "SELECT " + q("id") + ", " + q("kind") + ", " + q("row_id") + ", " + q("attempts") + " FROM " +
+                       q("memory_outbox");
+    Values values;
+    if (!ignore_backoff) {
+      text += " WHERE " + q("next_attempt_at") + " IS NULL OR " + q("next_attempt_at") + " <= ?";
+      values.emplace_back(sql::now_utc());
+    }
+    text = dialect.paginate(text + " ORDER BY " + q("id"), static_cast<std::int64_t>(options.batch_size), 0);
+    auto st = lease->prepare(text);
+    st->bind_all(values);
+    std::vector<Entry> entries;
+    while (st->step()) {
+      entries.push_back({st->get_int64(0), st->get_text(1) == "episode" ? Kind::episode : Kind::fact,
+                         st->get_int64(2), st->get_int64(3)});
+    }
+    return entries;
+  }
+
+  std::size_t count_pending() {
+    auto lease = store.connection_source().acquire();
+    auto st = lease->prepare("SELECT COUNT(*) FROM " + q("memory_outbox"));
+    return st->step() ? static_cast<std::size_t>(st->get_int64(0)) : 0;
+  }
+
+  void run_on_entries(const std::vector<Entry>& entries, const std::string& prefix, const Values& leading) {
+    std::vector<std::int64_t> ids;
+    for (const auto& e : entries) ids.push_back(e.id);
+    write([&](sql::Connection& c) {
+      for (std::size_t start = 0; start < ids.size(); start += kIdsPerStatement) {
+        std::size_t n = std::min(kIdsPerStatement, ids.size() - start);
+        Values values = leading;
+        for (std::size_t i = 0; i < n; ++i) values.emplace_back(ids[start + i]);
+        store::detail::execute(c, prefix + store::detail::in_placeholders(n), values);
+      }
+    });
+  }
+
+  // Brings the vectors of the rows named by `entries` in line with the rows as they are now.
+  void apply(const std::vector<Entry>& entries, ProcessStats& stats) {
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      std::vector<std::int64_t> ids;
+      for (const auto& e : entries)
+        if (e.kind == kind) ids.push_back(e.row_id);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      if (ids.empty()) continue;
+      std::map<std::int64_t, Row> rows;
+      {
+        auto lease = store.connection_source().acquire();
+        rows = load_rows(*lease, kind, ids);
+      }
+      std::vector<std::string> gone;
+      for (auto id : ids)
+        if (!rows.count(id)) gone.push_back(std::to_string(id));
+      // Rows whose text is unchanged get their metadata refreshed without a new embedding.
+      auto col = collection(kind, std::nullopt);
+      std::map<std::string, std::string> existing_documents;
+      if (col && !rows.empty()) {
+        vector::GetRequest get;
+        for (const auto& [id, row] : rows) get.ids.push_back(std::to_string(id));
+        get.include = vector::include_documents;
+        auto found = col->get(get);
+        for (std::size_t i = 0; i < found.ids.size(); ++i)
+          existing_documents[found.ids[i]] = found.documents[i].value_or("");
+      }
+      std::vector<vector::RecordUpdate> refresh;
+      std::vector<const Row*> to_embed;
+      for (const auto& [id, row] : rows) {
+        auto it = existing_documents.find(std::to_string(id));
+        if (it != existing_documents.end() && it->second == row.text) {
+          refresh.push_back({std::to_string(id), std::nullopt, std::nullopt, metadata_of(row)});
+        } else {
+          to_embed.push_back(&row);
+        }
+      }
+      if (!to_embed.empty()) {
+        std::vector<std::string> texts;
+        for (const Row* row : to_embed) texts.push_back(row->text);
+        auto embeddings = embedder.embed(texts);
+        if (embeddings.size() != texts.size() || embeddings.empty())
+          throw Error(ErrorKind::embedding, "the embedder returned a wrong number of vectors");
+        col = collection(kind, embeddings.front().size());
+        std::vector<vector::Record> records;
+        for (std::size_t i = 0; i < to_embed.size(); ++i) {
+          records.push_back({std::to_string(to_embed[i]->id), std::move(embeddings[i]), to_embed[i]->text,
+                             metadata_of(*to_embed[i])});
+        }
+        col->upsert(records);
+        stats.applied += records.size();
+      }
+      if (!refresh.empty()) {
+        col->update(refresh);
+        stats.applied += refresh.size();
+      }
+      if (!gone.empty() && col) {
+        vector::DeleteRequest del;
+        del.ids = gone;
+        stats.removed += col->remove(del);
+      }
+    }
+  }
+
+  ProcessStats process(bool ignore_backoff) {
+    std::lock_guard lock(process_mutex);
+    ProcessStats stats;
+    for (;;) {
+      auto entries = due_entries(ignore_backoff);
+      if (entries.empty()) break;
+      try {
+        apply(entries, stats);
+      } catch (const Error& error) {
+        stats.failed += entries.size();
+        stats.last_error = error.what();
+        std::int64_t attempts = 0;
+        for (const auto& e : entries) attempts = std::max(attempts, e.attempts);
+        auto wait = options.retry_backoff * (std::int64_t{1} << std::min<std::int64_t>(attempts, 20));
+        wait = std::min(wait, options.max_retry_backoff);
+        Values leading{sql::now_utc() + std::chrono::duration_cast<std::chrono::microseconds>(wait),
+                       std::string(error.what()).substr(0, 1000)};
+        run_on_entries(entries,
+                       "UPDATE " + q("memory_outbox") + " SET " + q("attempts") + " = " + q("attempts") + " + 1, " +
+                           q("next_attempt_at") + " = ?, " + q("last_error") + " = ? WHERE " + q("id"),
+                       leading);
+        break;
+      }
+      // Deleted by entry id, not by row: an entry written for the same row meanwhile stays.
+      run_on_entries(entries, "DELETE FROM " + q("memory_outbox") + " WHERE " + q("id"), {});
+    }
+    stats.pending = count_pending();
+    return stats;
+  }
+
+  void kick() {
+    if (options.start_worker) {
+      {
+        std::lock_guard lock(worker_mutex);
+        worker_kick = true;
+      }
+      worker_cv.notify_one();
+    } else {
+      try {
+        process(true);
+      } catch (const std::exception&) {
+        // The write is committed; its entry stays for the next process_pending().
+      }
+    }
+  }
+
+  void worker_loop() noexcept {
+    for (;;) {
+      {
+        std::unique_lock lock(worker_mutex);
+        worker_cv.wait_for(lock, options.worker_poll, [&] { return worker_stop || worker_kick; });
+        if (worker_stop) return;
+        worker_kick = false;
+      }
+      try {
+        process(false);
+      } catch (...) {
+        // A database error: the entries stay; the next round tries again.
+      }
+    }
+  }
+
+  // ---- writes ----
+
+  static void validate(const store::Fact& f) {
+    store::detail::check_utf8("facts.category", f.category);
+    store::detail::check_utf8("facts.content", f.content);
+    store::detail::check_utf8("facts.memory_type", f.memory_type);
+    store::detail::check_utf8("facts.source", f.source);
+    store::detail::check_finite("facts.importance", f.importance);
+    store::detail::check_finite("facts.confidence", f.confidence);
+  }
+
+  store::Fact insert_fact(sql::Connection& c, const store::Fact& fact) {
+    store::Fact s = fact;
+    s.created_at = s.updated_at = sql::now_utc();
+    Values values{s.category,   s.content, s.memory_type, s.importance,         s.confidence,
+                  s.source,     opt(s.source_conversation_id), s.is_active, s.is_private, opt(s.superseded_by),
+                  opt(s.expires_at), s.created_at, s.updated_at, opt(s.last_accessed)};
+    s.id = store::detail::insert_returning_id(c, tables.facts, values);
+    enqueue(c, Kind::fact, s.id);
+    return s;
+  }
+
+  std::vector<NearDuplicate> near_duplicates(const store::Fact& fact) {
+    std::vector<NearDuplicate> out;
+    auto col = collection(Kind::fact, std::nullopt);
+    if (!col) return out;
+    vector::GetRequest get;
+    get.ids = {std::to_string(fact.id)};
+    get.include = vector::include_embeddings;
+    auto self = col->get(get);
+    if (self.ids.empty()) return out;
+    vector::QueryRequest query;
+    query.embeddings = {self.embeddings.front()};
+    query.n_results = options.near_duplicate_limit + 1;
+    query.where = {{"$and", vector::Json::array({{{"category", fact.category}}, {{"is_active", true}}})}};
+    query.include = vector::include_documents | vector::include_distances;
+    auto matches = col->query(query);
+    for (std::size_t i = 0; i < matches.front().ids.size(); ++i) {
+      if (matches.front().ids[i] == get.ids.front()) continue;
+      double similarity = 1.0 - matches.front().distances[i];
+      if (similarity < options.near_duplicate_threshold) continue;
+      out.push_back({std::stoll(matches.front().ids[i]), matches.front().documents[i].value_or(""), similarity});
+    }
+    return out;
+  }
+
+  RememberResult finish_remember(store::Fact fact) {
+    kick();
+    RememberResult result;
+    result.fact = std::move(fact);
+    try {
+      auto col = collection(Kind::fact, std::nullopt);
+      if (col) {
+        vector::GetRequest get;
+        get.ids = {std::to_string(result.fact.id)};
+        get.include = 0;
+        result.vector_pending = col->get(get).ids.empty();
+      }
+      if (!result.vector_pending) result.near_duplicates = near_duplicates(result.fact);
+    } catch (const Error&) {
+      result.vector_pending = true;  // the fact is committed; duplicates are a best effort
+    }
+    return result;
+  }
+
+  // ---- forget ----
+
+  std::int64_t exec(sql::Connection& c, const std::string& text, const Values& values) {
+    return store::detail::execute(c, text, values);
+  }
+
+  void forget_fact_in(sql::Connection& c, std::int64_t id, ForgetReceipt& receipt) {
+    Values both{id, id};
+    Values one{id};
+    receipt.relationships += exec(c,
+                                  "DELETE FROM " + q("fact_relationships") + " WHERE " + q("fact_id_a") + " = ? OR " +
+                                      q("fact_id_b") + " = ?",
+                                  both);
+    receipt.contradiction_notes += exec(c,
+                                        "DELETE FROM " + q("contradiction_notes") + " WHERE " + q("new_fact_id") +
+                                            " = ? OR " + q("old_fact_id") + " = ?",
+                                        both);
+    exec(c, "UPDATE " + q("facts") + " SET " + q("superseded_by") + " = NULL WHERE " + q("superseded_by") + " = ?",
+         one);
+    std::int64_t n = exec(c, "DELETE FROM " + q("facts") + " WHERE " + q("id") + " = ?", one);
+    receipt.facts += n;
+    if (n > 0) enqueue(c, Kind::fact, id);
+  }
+
+  std::vector<std::int64_t> ids_where(sql::Connection& c, const std::string& text, const Values& values) {
+    auto st = c.prepare(text);
+    st->bind_all(values);
+    std::vector<std::int64_t> ids;
+    while (st->step()) ids.push_back(st->get_int64(0));
+    return ids;
+  }
+
+  // Runs a forget transaction; on SQLite with secure_delete, so freed pages (of the rows and of
+  // the FTS index) are overwritten with zeros.
+  template <typename Body>
+  ForgetReceipt forget_with(std::string what, Body&& body) {
+    ForgetReceipt receipt;
+    receipt.what = std::move(what);
+    if (backend == Backend::sqlite) {
+      auto lease = store.connection_source().acquire();
+      lease->execute("PRAGMA secure_delete = ON");
+      try {
+        sql::Transaction transaction(*lease, sql::TransactionMode::write);
+        body(*lease, receipt);
+        transaction.commit();
+      } catch (...) {
+        try { lease->execute("PRAGMA secure_delete = OFF"); } catch (...) {}
+        throw;
+      }
+      lease->execute("PRAGMA secure_delete = OFF");
+    } else {
+      write([&](sql::Connection& c) {
+        ForgetReceipt attempt = receipt;
+        body(c, attempt);
+        receipt = attempt;
+      });
+    }
+    receipt.at = sql::now_utc();
+    try {
+      auto stats = process(true);
+      receipt.vectors = static_cast<std::int64_t>(stats.removed);
+      receipt.vectors_pending = stats.pending > 0;
+    } catch (const std::exception&) {
+      receipt.vectors_pending = true;
+    }
+    return receipt;
+  }
+
+  // ---- recall ----
+
+  std::string filter_sql(Kind kind, const RecallOptions& o, Values& values, const std::string& prefix) const {
+    std::string out;
+    auto col = [&](const char* name) { return prefix + q(name); };
+    if (kind == Kind::fact) {
+      if (o.category) { out += " AND " + col("category") + " = ?"; values.emplace_back(*o.category); }
+      if (o.memory_type) { out += " AND " + col("memory_type") + " = ?"; values.emplace_back(*o.memory_type); }
+      if (o.active) { out += " AND " + col("is_active") + " = ?"; values.emplace_back(*o.active); }
+      if (o.is_private) { out += " AND " + col("is_private") + " = ?"; values.emplace_back(*o.is_private); }
+    }
+    if (o.created_from) { out += " AND " + col("created_at") + " >= ?"; values.emplace_back(*o.created_from); }
+    if (o.created_to) { out += " AND " + col("created_at") + " < ?"; values.emplace_back(*o.created_to); }
+    return out;
+  }
+
+  vector::Json vector_filter(Kind kind, const RecallOptions& o) const {
+    vector::Json parts = vector::Json::array();
+    if (kind == Kind::fact) {
+      if (o.category) parts.push_back({{"category", *o.category}});
+      if (o.memory_type) parts.push_back({{"memory_type", *o.memory_type}});
+      if (o.active) parts.push_back({{"is_active", *o.active}});
+      if (o.is_private) parts.push_back({{"is_private", *o.is_private}});
+    }
+    if (o.created_from) parts.push_back({{"created_at", {{"$gte", micros(*o.created_from)}}}});
+    if (o.created_to) parts.push_back({{"created_at", {{"$lt", micros(*o.created_to)}}}});
+    if (parts.empty()) return nullptr;
+    if (parts.size() == 1) return parts.front();
+    return {{"$and", parts}};
+  }
+
+  // (id, relevance) best first, from the backend's full-text search.
+  std::vector<std::pair<std::int64_t, double>> keyword_hits(Kind kind, std::string_view query, const RecallOptions& o,
+                                                            std::size_t limit) {
+    std::vector<std::pair<std::int64_t, double>> hits;
+    const std::string table = kind == Kind::fact ? "facts" : "episodes";
+    const std::string column = kind == Kind::fact ? "content" : "summary";
+    // The same words on every backend: a query without one (only emoji or punctuation) has no
+    // keyword part (PostgreSQL would otherwise log a NOTICE for the empty tsquery).
+    const std::string match = fts5_match_expression(query);
+    if (match.empty()) return hits;
+    Values values;
+    std::string text;
+    if (backend == Backend::sqlite) {
+      const std::string fts = "lunadb_" + table + "_fts";
+      values.emplace_back(match);
+      text = "SELECT t." + q("id") + ", -bm25(" + fts + ") FROM " + fts + " JOIN " + q(table) + " t ON t." + q("id") +
+             " = " + fts + ".rowid WHERE " + fts + " MATCH ?" + filter_sql(kind, o, values, "t.") + " ORDER BY bm25(" +
+             fts + "), t." + q("id");
+    } else if (backend == Backend::postgresql) {
+      // plainto_tsquery joins the words with & (all required); | makes any word a hit, as bm25's OR.
+      values.emplace_back(std::string(query));
+      const std::string vec = "to_tsvector('simple', t." + q(column) + ")";
+      text = "SELECT t." + q("id") + ", ts_rank_cd(" + vec + ", kq.tq) AS s FROM " + q(table) +
+             " t, (SELECT replace(plainto_tsquery('simple', ?)::text, '&', '|')::tsquery AS tq) kq WHERE " + vec +
+             " @@ kq.tq" + filter_sql(kind, o, values, "t.") + " ORDER BY s DESC, t." + q("id");
+    } else if (backend == Backend::mysql) {
+      values.emplace_back(std::string(query));
+      values.emplace_back(std::string(query));
+      const std::string against = "MATCH(t." + q(column) + ") AGAINST (? IN NATURAL LANGUAGE MODE)";
+      text = "SELECT t." + q("id") + ", " + against + " AS s FROM " + q(table) + " t WHERE " + against +
+             filter_sql(kind, o, values, "t.") + " ORDER BY s DESC, t." + q("id");
+    } else {
+      return hits;  // SQL Server: no keyword part (docs/memory.md)
+    }
+    text = dialect.paginate(text, static_cast<std::int64_t>(limit), 0);
+    auto lease = store.connection_source().acquire();
+    auto st = lease->prepare(text);
+    st->bind_all(values);
+    while (st->step()) hits.emplace_back(st->get_int64(0), st->get_double(1));
+    return hits;
+  }
+
+  std::vector<RecallResult> recall(std::string_view query, const RecallOptions& o) {
+    store::detail::check_utf8("query", query);
+    const std::size_t k = o.k.value_or(static_cast<std::size_t>(std::max(1, options.default_k)));
+    const std::size_t candidates = o.candidates ? o.candidates : std::max<std::size_t>(4 * k, 20);
+    const double half_life = o.half_life_days.value_or(options.half_life_days);
+    std::optional<std::vector<float>> query_vector;
+    try {
+      auto vectors_out = embedder.embed({std::string(query)});
+      if (!vectors_out.empty()) query_vector = std::move(vectors_out.front());
+    } catch (const Error&) {
+      // Embedding server down: keyword results only, each marked as such by its scores.
+    }
+    const auto now = sql::now_utc();
+    std::vector<RecallResult> results;
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      if ((kind == Kind::fact && !o.facts) || (kind == Kind::episode && !o.episodes)) continue;
+      std::map<std::int64_t, ScoreParts> found;
+      std::shared_ptr<vector::Collection> col;
+      try {
+        col = collection(kind, std::nullopt);
+      } catch (const Error&) {
+      }
+      if (query_vector && col && static_cast<std::size_t>(col->config().dimension) == query_vector->size()) {
+        vector::QueryRequest request;
+        request.embeddings = {*query_vector};
+        request.n_results = candidates;
+        request.where = vector_filter(kind, o);
+        request.include = vector::include_distances;
+        auto matches = col->query(request).front();
+        for (std::size_t i = 0; i < matches.ids.size(); ++i) {
+          auto& parts = found[std::stoll(matches.ids[i])];
+          parts.vector_rank = i + 1;
+          parts.vector_similarity = 1.0 - matches.distances[i];
+        }
+      }
+      auto hits = keyword_hits(kind, query, o, candidates);
+      for (std::size_t i = 0; i < hits.size(); ++i) {
+        auto& parts = found[hits[i].first];
+        parts.keyword_rank = i + 1;
+        parts.keyword_score = hits[i].second;
+      }
+      if (found.empty()) continue;
+      std::vector<std::int64_t> ids;
+      for (const auto& [id, parts] : found) ids.push_back(id);
+      // The rows decide: a vector whose row is gone or no longer matches the filters drops out.
+      Values condition_values;
+      std::string condition = filter_sql(kind, o, condition_values, "");
+      std::map<std::int64_t, Row> rows;
+      {
+        auto lease = store.connection_source().acquire();
+        rows = load_rows(*lease, kind, ids, condition, condition_values);
+      }
+      for (auto& [id, parts] : found) {
+        auto row = rows.find(id);
+        if (row == rows.end()) continue;
+        if (parts.vector_rank) parts.rrf += 1.0 / (kRrfK + static_cast<double>(*parts.vector_rank));
+        if (parts.keyword_rank) parts.rrf += 1.0 / (kRrfK + static_cast<double>(*parts.keyword_rank));
+        parts.importance_weight = 0.5 + std::clamp(row->second.importance, 0.0, 1.0);
+        parts.confidence_weight = 0.5 + 0.5 * std::clamp(row->second.confidence, 0.0, 1.0);
+        double age_days = std::max(0.0, std::chrono::duration<double>(now - row->second.created_at).count() / 86400.0);
+        parts.recency_weight = half_life > 0 ? 0.5 + 0.5 * std::exp2(-age_days / half_life) : 1.0;
+        parts.score = parts.rrf * parts.importance_weight * parts.confidence_weight * parts.recency_weight;
+        RecallResult result = row->second;
+        result.has_vector = parts.vector_rank.has_value();
+        result.scores = parts;
+        results.push_back(std::move(result));
+      }
+    }
+    std::sort(results.begin(), results.end(), [](const RecallResult& a, const RecallResult& b) {
+      if (a.scores.score != b.scores.score) return a.scores.score > b.scores.score;
+      if (a.kind != b.kind) return a.kind < b.kind;
+      return a.id > b.id;
+    });
+    if (results.size() > k) results.resize(k);
+    // A keyword-only result may still have a vector (beyond the vector candidates): ask.
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      vector::GetRequest get;
+      get.include = 0;
+      for (const auto& r : results)
+        if (r.kind == kind && !r.has_vector) get.ids.push_back(std::to_string(r.id));
+      if (get.ids.empty()) continue;
+      std::set<std::string> have;
+      try {
+        if (auto col = collection(kind, std::nullopt)) {
+          auto got = col->get(get);
+          have.insert(got.ids.begin(), got.ids.end());
+        }
+      } catch (const Error&) {
+      }
+      for (auto& r : results)
+        if (r.kind == kind && !r.has_vector) r.has_vector = have.count(std::to_string(r.id)) > 0;
+    }
+    if (o.touch) {
+      std::vector<std::int64_t> fact_ids;
+      for (const auto& r : results)
+        if (r.kind == Kind::fact) fact_ids.push_back(r.id);
+      if (!fact_ids.empty()) store.facts().touch(fact_ids);
+    }
+    return results;
+  }
+};
+
+Memory::Memory(store::Store& store, vector::VectorStore& vectors, Embedder& embedder, MemoryOptions options)
+    : impl_(std::make_unique<Impl>(store, vectors, embedder, options)) {
+  if (options.replay_on_open) {
+    try {
+      impl_->replay = impl_->process(true);
+    } catch (const std::exception& error) {
+      impl_->replay.last_error = error.what();
+    }
+  }
+  if (options.start_worker) impl_->worker = std::thread([this] { impl_->worker_loop(); });
+}
+
+Memory::~Memory() {
+  if (impl_ && impl_->worker.joinable()) {
+    {
+      std::lock_guard lock(impl_->worker_mutex);
+      impl_->worker_stop = true;
+    }
+    impl_->worker_cv.notify_one();
+    impl_->worker.join();
+  }
+}
+
+RememberResult Memory::remember(const store::Fact& fact) {
+  Impl::validate(fact);
+  auto stored = impl_->write([&](sql::Connection& c) { return impl_->insert_fact(c, fact); });
+  return impl_->finish_remember(std::move(stored));
+}
+
+bool Memory::update(const store::Fact& fact) {
+  Impl::validate(fact);
+  bool changed = impl_->write([&](sql::Connection& c) {
+    Values values{fact.category,   fact.content,    fact.memory_type, fact.importance, fact.confidence,
+                  fact.source,     opt(fact.source_conversation_id),  fact.is_active,  fact.is_private,
+                  opt(fact.superseded_by), opt(fact.expires_at), sql::now_utc(), opt(fact.last_accessed), fact.id};
+    if (store::detail::execute(c, impl_->tables.facts.update_by_id, values) == 0) return false;
+    impl_->enqueue(c, Kind::fact, fact.id);
+    return true;
+  });
+  if (changed) impl_->kick();
+  return changed;
+}
+
+RememberResult Memory::supersede(std::int64_t old_id, const store::Fact& replacement) {
+  Impl::validate(replacement);
+  auto stored = impl_->write([&](sql::Connection& c) {
+    Values one{old_id};
+    if (impl_->ids_where(c, "SELECT " + impl_->q("id") + " FROM " + impl_->q("facts") + " WHERE " + impl_->q("id") + " = ?",
+                         one)
+            .empty())
+      throw Error(ErrorKind::not_found, "supersede: no fact with id " + std::to_string(old_id));
+    auto added = impl_->insert_fact(c, replacement);
+    Values values{false, added.id, sql::now_utc(), old_id};
+    store::detail::execute(c,
+                           "UPDATE " + impl_->q("facts") + " SET " + impl_->q("is_active") + " = ?, " +
+                               impl_->q("superseded_by") + " = ?, " + impl_->q("updated_at") + " = ? WHERE " +
+                               impl_->q("id") + " = ?",
+                           values);
+    impl_->enqueue(c, Kind::fact, old_id);
+    return added;
+  });
+  return impl_->finish_remember(std::move(stored));
+}
+
+store::FactRelationship Memory::link(std::int64_t fact_a, std::int64_t fact_b, const std::string& relationship,
+                                     double confidence, std::optional<std::string> note) {
+  // Edges have no vectors, so they need no outbox entry; the store's link is one transaction.
+  for (auto id : {fact_a, fact_b})
+    if (!impl_->store.facts().get(id)) throw Error(ErrorKind::not_found, "link: no fact with id " + std::to_string(id));
+  store::FactRelationship edge;
+  edge.fact_id_a = fact_a;
+  edge.fact_id_b = fact_b;
+  edge.relationship = relationship;
+  edge.confidence = confidence;
+  edge.note = std::move(note);
+  return impl_->store.fact_relationships().link(edge);
+}
+
+store::Episode Memory::add_episode(const store::Episode& episode) {
+  store::detail::check_utf8("episodes.summary", episode.summary);
+  store::detail::check_json("episodes.key_fact_ids", episode.key_fact_ids);
+  store::detail::check_json("episodes.key_entities", episode.key_entities);
+  store::detail::check_finite("episodes.importance", episode.importance);
+  auto stored = impl_->write([&](sql::Connection& c) {
+    auto& t = impl_->tables.episodes;
+    store::Episode s = episode;
+    s.updated_at = sql::now_utc();
+    Values key{episode.conversation_id};
+    auto existing = impl_->ids_where(c, "SELECT " + impl_->q("id") + " FROM " + t.name + " WHERE " +
+                                            impl_->q("conversation_id") + " = ?",
+                                     key);
+    if (existing.empty()) {
+      s.created_at = s.updated_at;
+      Values values{s.conversation_id, s.summary, s.key_fact_ids, s.key_entities, s.importance, s.created_at,
+                    s.updated_at};
+      s.id = store::detail::insert_returning_id(c, t, values);
+    } else {
+      s.id = existing.front();
+      Values values{s.summary, s.key_fact_ids, s.key_entities, s.importance, s.updated_at, s.id};
+      store::detail::execute(c, t.update_by_id, values);
+    }
+    impl_->enqueue(c, Kind::episode, s.id);
+    return s;
+  });
+  impl_->kick();
+  if (auto reread = impl_->store.episodes().get(stored.id)) return *reread;
+  return stored;
+}
+
+std::vector<RecallResult> Memory::recall(std::string_view query, const RecallOptions& options) {
+  return impl_->recall(query, options);
+}
+
+ForgetReceipt Memory::forget_fact(std::int64_t fact_id) {
+  return impl_->forget_with("fact " + std::to_string(fact_id),
+                            [&](sql::Connection& c, ForgetReceipt& r) { impl_->forget_fact_in(c, fact_id, r); });
+}
+
+ForgetReceipt Memory::forget_conversation(std::int64_t conversation_id) {
+  auto& m = *impl_;
+  return m.forget_with("conversation " + std::to_string(conversation_id), [&](sql::Connection& c, ForgetReceipt& r) {
+    Values one{conversation_id};
+    for (auto id : m.ids_where(c, "SELECT " + m.q("id") + " FROM " + m.q("facts") + " WHERE " +
+                                      m.q("source_conversation_id") + " = ?",
+                               one))
+      m.forget_fact_in(c, id, r);
+    for (auto id : m.ids_where(c, "SELECT " + m.q("id") + " FROM " + m.q("episodes") + " WHERE " +
+                                      m.q("conversation_id") + " = ?",
+                               one)) {
+      Values e{id};
+      r.episodes += m.exec(c, "DELETE FROM " + m.q("episodes") + " WHERE " + m.q("id") + " = ?", e);
+      m.enqueue(c, Kind::episode, id);
+    }
+    r.messages += m.exec(c, "DELETE FROM " + m.q("messages") + " WHERE " + m.q("conversation_id") + " = ?", one);
+    m.exec(c, "UPDATE " + m.q("audit_log") + " SET " + m.q("conversation_id") + " = NULL WHERE " + m.q("conversation_id") + " = ?", one);
+    m.exec(c, "UPDATE " + m.q("contradiction_notes") + " SET " + m.q("conversation_id") + " = NULL WHERE " + m.q("conversation_id") + " = ?", one);
+    r.conversations += m.exec(c, "DELETE FROM " + m.q("conversations") + " WHERE " + m.q("id") + " = ?", one);
+  });
+}
+
+ForgetReceipt Memory::forget(const ForgetFilter& filter) {
+  auto& m = *impl_;
+  std::string what = "filter";
+  std::string where = " WHERE 1 = 1";
+  Values values;
+  if (filter.category) { where += " AND " + m.q("category") + " = ?"; values.emplace_back(*filter.category); what += " category=" + *filter.category; }
+  if (filter.memory_type) { where += " AND " + m.q("memory_type") + " = ?"; values.emplace_back(*filter.memory_type); what += " memory_type=" + *filter.memory_type; }
+  if (filter.is_private) { where += " AND " + m.q("is_private") + " = ?"; values.emplace_back(*filter.is_private); what += std::string(" private=") + (*filter.is_private ? "true" : "false"); }
+  if (filter.active) { where += " AND " + m.q("is_active") + " = ?"; values.emplace_back(*filter.active); what += std::string(" active=") + (*filter.active ? "true" : "false"); }
+  if (filter.created_before) { where += " AND " + m.q("created_at") + " < ?"; values.emplace_back(*filter.created_before); what += " created_before=" + std::to_string(micros(*filter.created_before)) + "us"; }
+  if (values.empty()) throw Error(ErrorKind::usage, "forget: an empty filter would forget every fact; name at least one condition");
+  return m.forget_with(what, [&](sql::Connection& c, ForgetReceipt& r) {
+    for (auto id : m.ids_where(c, "SELECT " + m.q("id") + " FROM " + m.q("facts") + where, values)) m.forget_fact_in(c, id, r);
+  });
+}
+
+ProcessStats Memory::process_pending(bool ignore_backoff) { return impl_->process(ignore_backoff); }
+
+void Memory::flush() {
+  auto stats = impl_->process(true);
+  if (stats.pending > 0)
+    throw Error(ErrorKind::embedding, std::to_string(stats.pending) + " memory outbox entries still pending: " + stats.last_error);
+}
+
+std::size_t Memory::pending_count() { return impl_->count_pending(); }
+
+const ProcessStats& Memory::replay_stats() const { return impl_->replay; }
+
+}  // namespace lunadb::memory
