@@ -11,6 +11,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -40,6 +43,9 @@ constexpr const char* kNativeDumpName = "pg_dump.custom";
 constexpr const char* kServeCatalogName = "lunadb-serve.json";  // serve/catalog.hpp
 constexpr const char* kPartialPrefix = ".partial-";
 constexpr const char* kSetPrefix = "luna-";
+// Rows per COPY (PostgreSQL) in a restore: a round trip every thousand rows was a third of the
+// load. Other backends cap it at their bound-parameter limit (TableWriter).
+constexpr std::size_t kRestoreBatchRows = 20000;
 
 [[noreturn]] void io_error(const fs::path& file, const std::string& what, int error_number) {
   throw Error(ErrorKind::io, file.string() + ": " + what + ": " + std::strerror(error_number));
@@ -54,38 +60,90 @@ std::string utc_stamp(const char* format) {
   return buffer;
 }
 
+// SHA-256, fed in pieces; hex() once.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::internal, "SHA-256 is not available");
+  }
+  void update(const char* data, std::size_t size) {
+    if (size) EVP_DigestUpdate(ctx_.get(), data, size);
+    bytes_ += size;
+  }
+  std::uint64_t bytes() const { return bytes_; }
+  std::string hex() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx_.get(), digest.data(), &length);
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) out += fmt::format("{:02x}", digest[i]);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
+  std::uint64_t bytes_ = 0;
+};
+
 // SHA-256 of a file, streamed; Error(io) when it cannot be read.
 std::string sha256_of_file(const fs::path& file, std::uint64_t* bytes) {
   std::ifstream in(file, std::ios::binary);
   if (!in) io_error(file, "cannot read", errno);
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error(ErrorKind::internal, "SHA-256 is not available");
+  Sha256 sha;
   std::vector<char> buffer(1 << 20);
-  std::uint64_t total = 0;
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<std::size_t>(in.gcount());
-    if (got) EVP_DigestUpdate(ctx.get(), buffer.data(), got);
-    total += got;
+    sha.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
   }
   if (in.bad()) io_error(file, "read failed", errno);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest.data(), &length);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  if (bytes) *bytes = total;
-  return hex;
+  if (bytes) *bytes = sha.bytes();
+  return sha.hex();
 }
 
-// Copies a regular file and fsyncs the copy. False when the source vanished (an index snapshot
-// replaced while it was being copied): the restored store rebuilds what it lacks.
-bool copy_file_durably(const fs::path& from, const fs::path& to) {
+// The SHA-256 and size of files of a set, by path relative to the set, as they are written:
+// filled from several threads.
+class FileHashes {
+ public:
+  void put(const std::string& path, std::string sha256, std::uint64_t bytes) {
+    std::lock_guard hold(mutex_);
+    files_[path] = ManifestFile{path, bytes, std::move(sha256)};
+  }
+  void hash(const fs::path& root, const std::string& path) {
+    std::uint64_t bytes = 0;
+    std::string sha = sha256_of_file(root / path, &bytes);
+    put(path, std::move(sha), bytes);
+  }
+  std::optional<ManifestFile> find(const std::string& path) const {
+    std::lock_guard hold(mutex_);
+    const auto it = files_.find(path);
+    return it == files_.end() ? std::nullopt : std::optional<ManifestFile>(it->second);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, ManifestFile> files_;
+};
+
+// Where a copy goes and whether to hash what is written: the backup hashes the bytes as it
+// writes them (they are the file's bytes; the restore's verify reads them back from disk) and
+// fsyncs every file once, at the end, after starting the writeback of each.
+struct CopySink {
+  FileHashes* hashes = nullptr;
+  fs::path root;  // the set, for the relative paths
+  bool sync_now = true;
+};
+
+// Copies a regular file and fsyncs the copy (or, with !sink.sync_now, starts its writeback).
+// False when the source vanished (an index snapshot replaced while it was being copied): the
+// restored store rebuilds what it lacks.
+bool copy_file_durably(const fs::path& from, const fs::path& to, const CopySink& sink = {}) {
   std::ifstream in(from, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return false;
     io_error(from, "cannot read", errno);
   }
+  std::optional<Sha256> sha;
+  if (sink.hashes) sha.emplace();
   {
     std::ofstream out(to, std::ios::binary | std::ios::trunc);
     if (!out) io_error(to, "cannot create", errno);
@@ -94,23 +152,33 @@ bool copy_file_durably(const fs::path& from, const fs::path& to) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
       out.write(buffer.data(), in.gcount());
       if (!out) io_error(to, "write failed (is the disk full?)", errno);
+      if (sha) sha->update(buffer.data(), static_cast<std::size_t>(in.gcount()));
     }
+    if (in.bad()) io_error(from, "read failed", errno);
     out.flush();
     if (!out) io_error(to, "write failed (is the disk full?)", errno);
   }
-  vector::detail::fsync_file(to);
+  if (sha) {
+    const std::uint64_t bytes = sha->bytes();
+    sink.hashes->put(fs::relative(to, sink.root).generic_string(), sha->hex(), bytes);
+  }
+  if (sink.sync_now) {
+    vector::detail::fsync_file(to);
+  } else {
+    vector::detail::start_writeback(to);
+  }
   return true;
 }
 
-void copy_tree_durably(const fs::path& from, const fs::path& to) {
+void copy_tree_durably(const fs::path& from, const fs::path& to, const CopySink& sink = {}) {
   fs::create_directories(to);
   std::error_code ec;
   for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
     const auto& entry = *it;
     if (entry.is_directory()) {
-      copy_tree_durably(entry.path(), to / entry.path().filename());
+      copy_tree_durably(entry.path(), to / entry.path().filename(), sink);
     } else if (entry.is_regular_file() && entry.path().filename() != "LOCK") {
-      copy_file_durably(entry.path(), to / entry.path().filename());
+      copy_file_durably(entry.path(), to / entry.path().filename(), sink);
     }
   }
   if (ec && ec != std::errc::no_such_file_or_directory) io_error(from, "cannot list", ec.value());
@@ -365,6 +433,15 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
   m.format = server ? 2 : 1;  // an SQLite set stays readable by the lunadb that wrote format 1
   try {
     fs::create_directories(partial);
+    // The checks and the hashing of each copy run on threads of their own while the next copy
+    // is made (or the other check of the same copy runs): each copy is final before it is
+    // checked or hashed, and nothing counts until every future below has delivered and every
+    // file is fsynced. std::async hands a task's exception to get(); the futures are declared
+    // in this block, so a failure here waits for them before the partial set is removed.
+    FileHashes hashes;
+    const CopySink sink{&hashes, partial, false};
+    std::future<std::vector<CollectionCount>> vector_checks;
+    std::future<std::pair<std::map<std::string, std::uint64_t>, std::string>> database_checks;
     // The vector store first: its vectors are derived from the database's rows, so a database
     // copied after them holds every row they were derived from. Within the store, the index
     // snapshots before the records, so that the records are at least as new as the snapshots
@@ -372,34 +449,53 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
     if (have_vectors) {
       const fs::path vectors = partial / kVectorsFolder;
       fs::create_directories(vectors);
-      if (fs::exists(settings.chroma_path / "index")) copy_tree_durably(settings.chroma_path / "index", vectors / "index");
+      if (fs::exists(settings.chroma_path / "index")) copy_tree_durably(settings.chroma_path / "index", vectors / "index", sink);
       // `lunadb serve`'s catalog (tenants, databases, Chroma collection ids and metadata; see
       // docs/serve.md). It is replaced by rename, so a plain copy is one whole version of it.
       if (fs::exists(settings.chroma_path / kServeCatalogName)) {
-        copy_file_durably(settings.chroma_path / kServeCatalogName, vectors / kServeCatalogName);
+        copy_file_durably(settings.chroma_path / kServeCatalogName, vectors / kServeCatalogName, sink);
       }
-      detail::SqliteFile(records, true).copy_to(vectors / vector::detail::kRecordsFileName);
-      detail::SqliteFile copy(vectors / vector::detail::kRecordsFileName, true);
-      copy.check_integrity();
+      const fs::path copied = vectors / vector::detail::kRecordsFileName;
+      detail::SqliteFile(records, true).copy_to(copied, detail::SqliteFile::Sync::later);
+      vector_checks = std::async(std::launch::async, [&hashes, &partial, copied] {
+        detail::SqliteFile copy(copied, true);
+        copy.check_integrity();
+        auto counts = count_collections(copy);
+        hashes.hash(partial, fs::relative(copied, partial).generic_string());
+        return counts;
+      });
       m.has_vectors = true;
-      m.collections = count_collections(copy);
       vector::detail::fsync_directory(vectors);
     }
     if (server) {
       dump_server_database(*server_source, settings, options, partial, m, result.notes);
     } else if (have_database) {
-      detail::SqliteFile(database, true).copy_to(partial / kDatabaseName);
-      detail::SqliteFile copy(partial / kDatabaseName, true);
-      copy.check_integrity();
-      m.rows = copy.count_rows();
-      m.revision = revision_of(copy);
+      const fs::path copied = partial / kDatabaseName;
+      detail::SqliteFile(database, true).copy_to(copied, detail::SqliteFile::Sync::later);
+      // integrity_check, the longest step, here; foreign keys, counts and the hash beside it.
+      database_checks = std::async(std::launch::async, [&hashes, &partial, copied] {
+        detail::SqliteFile copy(copied, true);
+        copy.check_foreign_keys();
+        auto rows = copy.count_rows();
+        auto revision = revision_of(copy);
+        hashes.hash(partial, kDatabaseName);
+        return std::pair(std::move(rows), std::move(revision));
+      });
+      detail::SqliteFile(copied, true).check_pages();
     }
+    if (vector_checks.valid()) m.collections = vector_checks.get();
+    if (database_checks.valid()) std::tie(m.rows, m.revision) = database_checks.get();
     for (const auto& file : relative_files(partial)) {
-      ManifestFile f;
-      f.path = file;
-      f.sha256 = sha256_of_file(partial / file, &f.bytes);
-      result.bytes += f.bytes;
-      m.files.push_back(std::move(f));
+      auto f = hashes.find(file);
+      if (f) {
+        vector::detail::fsync_file(partial / file);  // copied with its writeback only started
+      } else {  // written and fsynced by the server dump
+        f.emplace();
+        f->path = file;
+        f->sha256 = sha256_of_file(partial / file, &f->bytes);
+      }
+      result.bytes += f->bytes;
+      m.files.push_back(std::move(*f));
     }
     const std::string text = to_json(m).dump(2) + "\n";
     vector::detail::write_file_atomically(partial / kManifestName,
@@ -446,7 +542,29 @@ std::vector<SetInfo> list_backups(const fs::path& directory) {
   return out;
 }
 
-Manifest verify_backup(const fs::path& set) {
+namespace {
+
+// Reads a dump file through: every line parses, and its rows and checksum equal its trailer's
+// and the manifest's; Error(corrupt) naming the file otherwise.
+void check_dump_rows(const fs::path& file, const DumpedTableInfo& t, const Manifest& m, const detail::DumpedTable& read) {
+  const auto counted = m.rows.find(t.name);
+  if (read.rows != t.rows || read.sha256 != t.sha256 || counted == m.rows.end() || counted->second != t.rows) {
+    throw Error(ErrorKind::corrupt, file.string() + ": its " + std::to_string(read.rows) + " rows differ from manifest.json's");
+  }
+}
+
+std::unique_ptr<detail::DumpReader> open_dump(const fs::path& set, const DumpedTableInfo& t) {
+  const fs::path file = set / t.file;
+  auto reader = std::make_unique<detail::DumpReader>(file);
+  if (reader->table().name != t.name) {
+    throw Error(ErrorKind::corrupt, file.string() + ": holds table " + reader->table().name + ", manifest.json says " + t.name);
+  }
+  return reader;
+}
+
+// verify_backup; with !read_dumps the logical dump's lines are left to the caller, which reads
+// them anyway (restore, inside its transaction). Their files' SHA-256 are checked either way.
+Manifest verify_set(const fs::path& set, bool read_dumps) {
   if (!fs::is_directory(set)) throw Error(ErrorKind::not_found, "backup set " + set.string() + " does not exist");
   Manifest m = read_manifest(set);
   std::set<std::string> listed;
@@ -484,23 +602,19 @@ Manifest verify_backup(const fs::path& set) {
   }
   // A logical dump is read through: every line parses, and each table's rows and checksum equal
   // its trailer's and the manifest's.
-  for (const auto& t : m.dump) {
-    const fs::path file = set / t.file;
-    detail::DumpReader reader(file);
-    if (reader.table().name != t.name) {
-      throw Error(ErrorKind::corrupt, file.string() + ": holds table " + reader.table().name + ", manifest.json says " + t.name);
-    }
-    const auto read = reader.read_rows([](std::vector<sql::Value>&&) {});
-    const auto counted = m.rows.find(t.name);
-    if (read.rows != t.rows || read.sha256 != t.sha256 || counted == m.rows.end() || counted->second != t.rows) {
-      throw Error(ErrorKind::corrupt, file.string() + ": its " + std::to_string(read.rows) + " rows differ from manifest.json's");
-    }
+  for (std::size_t i = 0; read_dumps && i < m.dump.size(); ++i) {
+    const auto& t = m.dump[i];
+    check_dump_rows(set / t.file, t, m, open_dump(set, t)->read_rows([](std::vector<sql::Value>&&) {}));
   }
   if (!m.native_dump.empty()) {
     if (const auto pg_restore = detail::find_on_path("pg_restore")) detail::check_pg_dump_file(*pg_restore, set / m.native_dump);
   }
   return m;
 }
+
+}  // namespace
+
+Manifest verify_backup(const fs::path& set) { return verify_set(set, true); }
 
 namespace {
 
@@ -510,9 +624,16 @@ std::vector<schema::Table> load_dump(sql::Connection& target, const fs::path& se
                                      const std::function<void(const std::string&)>& progress) {
   std::vector<schema::Table> loaded;
   std::vector<std::unique_ptr<detail::DumpReader>> readers;
+  std::vector<const DumpedTableInfo*> infos;
   for (const auto& t : m.dump) {
-    if (t.name == detail::alembic_version_table().name) continue;  // the migrations wrote it: the revision was checked
-    readers.push_back(std::make_unique<detail::DumpReader>(set / t.file));
+    auto reader = open_dump(set, t);
+    if (t.name == detail::alembic_version_table().name) {
+      // The migrations wrote it (the revision was checked); it is only read through, as verify would.
+      check_dump_rows(set / t.file, t, m, reader->read_rows([](std::vector<sql::Value>&&) {}));
+      continue;
+    }
+    readers.push_back(std::move(reader));
+    infos.push_back(&t);
     loaded.push_back(readers.back()->table());
   }
   std::vector<const schema::Table*> tables;
@@ -520,8 +641,11 @@ std::vector<schema::Table> load_dump(sql::Connection& target, const fs::path& se
   sql::Transaction write(target);
   detail::empty_tables(target, tables);
   for (std::size_t i = 0; i < readers.size(); ++i) {
-    detail::TableLoader loader(target, loaded[i], 1000);
-    readers[i]->read_rows([&](std::vector<sql::Value>&& row) { loader.add(std::move(row)); });
+    detail::TableLoader loader(target, loaded[i], kRestoreBatchRows);
+    const auto read = readers[i]->read_rows([&](std::vector<sql::Value>&& row) { loader.add(std::move(row)); });
+    // The verify that restore_backup left to this read: a mismatch throws, and the transaction
+    // rolls every loaded row back.
+    check_dump_rows(set / infos[i]->file, *infos[i], m, read);
     const auto [rows, sha] = loader.finish();
     if (progress) progress(fmt::format("restored {}: {} rows", loaded[i].name, rows));
   }
@@ -534,7 +658,10 @@ std::vector<schema::Table> load_dump(sql::Connection& target, const fs::path& se
 
 RestoreResult restore_backup(const Settings& settings, const fs::path& set, const RestoreOptions& options) {
   RestoreResult result;
-  result.manifest = verify_backup(set);
+  // A logical dump's lines are read once, while they are loaded (load_dump): its files' SHA-256
+  // are checked here before anything is written, and a line that fails its reading then rolls
+  // the load back (and undoes the migrations run for it).
+  result.manifest = verify_set(set, false);
   const Manifest& m = result.manifest;
   const bool logical = !m.dump.empty();
   const bool sqlite_target = settings.db.backend == Backend::sqlite;
@@ -613,7 +740,19 @@ RestoreResult restore_backup(const Settings& settings, const fs::path& set, cons
       if (options.progress) options.progress("bringing the database to revision " + m.revision);
       migrator->upgrade(m.revision);
     }
-    loaded = load_dump(*target, set, m, options.progress);
+    try {
+      loaded = load_dump(*target, set, m, options.progress);
+    } catch (const Error& e) {
+      // A damaged set leaves the database as it was: empty, if the migrations above made its tables.
+      if (needs_upgrade) {
+        try {
+          migrator->downgrade("base");
+        } catch (const Error& undo) {
+          throw Error(e.kind(), std::string(e.what()) + "; undoing the migrations it ran failed too: " + undo.what());
+        }
+      }
+      throw;
+    }
   } else if (fs::exists(set / kDatabaseName)) {
     const fs::path incoming = database.parent_path() / (".lunadb-restore-" + name + ".db");
     copy_file_durably(set / kDatabaseName, incoming);

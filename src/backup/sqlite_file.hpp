@@ -22,11 +22,16 @@ class SqliteFile {
 
   // Copies the whole database into `target` (a new file) in one step of the backup API: one read
   // transaction, so the copy is the database as of one commit while writers in other
-  // connections and processes go on (WAL). The target is fsynced.
-  void copy_to(const std::filesystem::path& target) const;
+  // connections and processes go on (WAL). With Sync::now the target is fsynced; with
+  // Sync::later its writeback is only started, and the caller fsyncs it before relying on it (a
+  // backup does, before its manifest), so the disk writes while the copy is being checked.
+  enum class Sync { now, later };
+  void copy_to(const std::filesystem::path& target, Sync sync = Sync::now) const;
   // PRAGMA integrity_check and foreign_key_check; Error(corrupt) naming the file with the first
-  // problems reported.
+  // problems reported. The two halves apart, for running them on two connections at once.
   void check_integrity() const;
+  void check_pages() const;        // PRAGMA integrity_check
+  void check_foreign_keys() const;  // PRAGMA foreign_key_check
   std::map<std::string, std::uint64_t> count_rows() const;  // every table but sqlite_*
   bool has_table(const std::string& name) const;
   // The single value of a query returning one text or integer cell ("" when no row).

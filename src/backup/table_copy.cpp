@@ -16,6 +16,11 @@ namespace lunadb::backup::detail {
 
 using schema::TypeKind;
 
+namespace {
+// Bound parameters per statement stay under every backend's limit (SQLite's old 999, SQL Server's 2100).
+constexpr std::size_t kMaxParameters = 900;
+}  // namespace
+
 struct RowDigest::Impl {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   ~Impl() { EVP_MD_CTX_free(ctx); }
@@ -148,8 +153,7 @@ std::pair<std::uint64_t, std::string> digest_table(sql::Connection& connection, 
 TableWriter::TableWriter(sql::Connection& target, const schema::Table& table, std::size_t batch_rows)
     : target_(target), table_(table), batch_rows_(std::max<std::size_t>(1, batch_rows)) {
   for (const auto& c : table.columns) columns_.push_back(c.name);
-  // Bound parameters per statement stay under every backend's limit (SQLite's old 999, SQL Server's 2100).
-  batch_rows_ = std::min(batch_rows_, std::max<std::size_t>(1, 900 / columns_.size()));
+  batch_rows_ = std::min(batch_rows_, std::max<std::size_t>(1, kMaxParameters / columns_.size()));
   if (target_.backend() == Backend::postgresql) batch_rows_ = std::max<std::size_t>(batch_rows, 1);  // COPY has no such limit
 }
 
@@ -297,15 +301,36 @@ void TableLoader::add(std::vector<sql::Value> row) {
 std::pair<std::uint64_t, std::string> TableLoader::finish() {
   writer_.flush();
   if (!deferred_.empty()) {
+    // A few hundred rows per UPDATE (CASE on the key, WHERE key IN the same keys): one statement
+    // per row made the round trips most of what facts cost (10k of them on 100k facts). CASE is
+    // the one form every backend takes; a key not listed cannot match, and a column left NULL
+    // in a row is set to the NULL it already holds.
     const auto& d = target_.dialect();
-    std::string sql = "UPDATE " + d.quote(table_.name) + " SET ";
-    for (std::size_t i = 0; i < self_references_.size(); ++i) sql += (i ? ", " : "") + d.quote(table_.columns[self_references_[i]].name) + " = ?";
-    sql += " WHERE " + d.quote(table_.columns[key_column_].name) + " = ?";
-    auto update = target_.prepare(sql);
-    for (auto& [key, values] : deferred_) {
-      update->reset();
-      values.push_back(key);
-      update->bind_all(values);
+    const std::string key = d.quote(table_.columns[key_column_].name);
+    const std::size_t per_row = 2 * self_references_.size() + 1;
+    const std::size_t chunk = std::max<std::size_t>(1, kMaxParameters / per_row);
+    std::vector<sql::Value> parameters;
+    for (std::size_t begin = 0; begin < deferred_.size(); begin += chunk) {
+      const std::size_t end = std::min(deferred_.size(), begin + chunk);
+      std::string sql = "UPDATE " + d.quote(table_.name) + " SET ";
+      parameters.clear();
+      for (std::size_t i = 0; i < self_references_.size(); ++i) {
+        sql += (i ? ", " : "") + d.quote(table_.columns[self_references_[i]].name) + " = CASE " + key;
+        for (std::size_t r = begin; r < end; ++r) {
+          sql += " WHEN ? THEN ?";
+          parameters.push_back(deferred_[r].first);
+          parameters.push_back(deferred_[r].second[i]);
+        }
+        sql += " END";
+      }
+      sql += " WHERE " + key + " IN (";
+      for (std::size_t r = begin; r < end; ++r) {
+        sql += r == begin ? "?" : ",?";
+        parameters.push_back(deferred_[r].first);
+      }
+      sql += ")";
+      auto update = target_.prepare(sql);
+      update->bind_all(parameters);
       update->execute();
     }
     deferred_.clear();

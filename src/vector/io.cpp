@@ -123,6 +123,17 @@ std::uint32_t crc32c_of_file(const std::filesystem::path& file, std::uint64_t* s
 void fsync_file(const std::filesystem::path& file) { fsync_path(file, O_RDONLY); }
 void fsync_directory(const std::filesystem::path& dir) { fsync_path(dir, O_RDONLY | O_DIRECTORY); }
 
+void start_writeback(const std::filesystem::path& file) {
+#ifdef __linux__
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) io_error("cannot open", file, errno);
+  (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  ::close(fd);
+#else
+  (void)file;
+#endif
+}
+
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes) {
   auto temp = target;
   temp += ".tmp";

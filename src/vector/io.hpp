@@ -17,6 +17,9 @@ std::uint32_t crc32c_of_file(const std::filesystem::path& file, std::uint64_t* s
 
 void fsync_file(const std::filesystem::path& file);       // Error(io) naming the file
 void fsync_directory(const std::filesystem::path& dir);   // so a rename survives power loss
+// Starts writing the file's dirty pages to disk without waiting (Linux; elsewhere nothing), so
+// that an fsync later finds the work done. A hint: a write error shows at that fsync.
+void start_writeback(const std::filesystem::path& file);
 // temp file in the same folder, fsync, rename over `target`, fsync the folder.
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::uint8_t> bytes);
 std::string read_file(const std::filesystem::path& file, std::uint64_t max_size);  // Error(io/corrupt)

@@ -284,6 +284,27 @@ TEST(ServerBackup, DamagedDumpsAreRefusedNamingTheFileAndNothingIsRestored) {
   }
 }
 
+// restore reads a dump's lines while it loads them: a damaged line found there rolls the load
+// back, and the migrations it ran to make an empty database's tables are undone, so an empty
+// target stays without Luna's tables.
+TEST(ServerBackup, ADamagedDumpLeavesAnEmptyTargetWithoutTables) {
+  LUNADB_REQUIRE_SERVER(test::pg_url());
+  TempDir dir;
+  test::FreshDatabase db(test::pg_url());
+  fill_server(db, 3000);
+  ASSERT_EQ(test::run_lunadb(dir, "backup", server_env(dir, db.url_string())).code, 0);
+  const fs::path set = only_set(dir);
+  const std::string text = gunzip(set / "database/messages.jsonl.gz");
+  replace_listed_file(set, "database/messages.jsonl.gz", gzip(std::string(text).replace(text.find("bulk 1 "), 7, "bulk 9 ")));
+  test::FreshDatabase empty(test::pg_url());
+  CliResult restore = test::run_lunadb(dir, "restore " + set.string(), server_env(dir, empty.url_string()));
+  EXPECT_EQ(restore.code, 1) << restore.output;
+  EXPECT_NE(restore.output.find("checksum"), std::string::npos) << restore.output;
+  auto c = empty.connect();
+  EXPECT_EQ(scalar(*c, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'alembic_version'"), 0)
+      << restore.output;
+}
+
 TEST(ServerBackup, NativeRunsPgDumpOnTheSameSnapshotOrSaysItIsMissing) {
   LUNADB_REQUIRE_SERVER(test::pg_url());
   TempDir dir;
