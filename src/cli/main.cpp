@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   register_vector_commands(app, context);
   register_backup_commands(app, context);
   register_serve_commands(app, context);
+  register_mcp_command(app, context);
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors, backup)");
   bench->require_subcommand(1);
   register_bench_writes(*bench, context);
