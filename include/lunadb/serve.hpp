@@ -22,6 +22,10 @@
 
 #include "lunadb/vector.hpp"
 
+namespace lunadb::memory {
+class Memory;
+}
+
 namespace lunadb::serve {
 
 struct ServeOptions {
@@ -38,6 +42,10 @@ struct ServeOptions {
   // What pre-flight-checks announces; the client splits larger adds. Lower than Chroma's 41666
   // so that a full batch of 768-dimensional embeddings as JSON stays under max_body_bytes.
   int max_batch_size = 10000;
+  // The memory engine behind POST /api/v2/lunadb/memory/{remember,recall,forget,pending}; it must
+  // outlive the server. Null: those endpoints answer 503 with `memory_unavailable` as the reason.
+  memory::Memory* memory = nullptr;
+  std::string memory_unavailable = "the server was started without the memory engine";
 };
 
 // A loopback address: 127.0.0.0/8, ::1, or "localhost". Anything else needs a token.

@@ -8,7 +8,8 @@
 
 namespace lunadb::cli {
 
-std::unique_ptr<OpenedMemory> open_memory(const Settings& settings, memory::MemoryOptions options) {
+std::unique_ptr<OpenedMemory> open_memory(const Settings& settings, memory::MemoryOptions options,
+                                          vector::VectorStore* vectors) {
   {
     // Before the revision that adds the outbox every write would fail on a missing table; say
     // what to run instead.
@@ -24,8 +25,12 @@ std::unique_ptr<OpenedMemory> open_memory(const Settings& settings, memory::Memo
                       ": run `lunadb upgrade head`");
     }
   }
-  auto opened = std::unique_ptr<OpenedMemory>(new OpenedMemory{store::Store::open(settings), nullptr, nullptr, nullptr});
-  opened->vectors = vector::open_configured_store(settings);
+  auto opened =
+      std::unique_ptr<OpenedMemory>(new OpenedMemory{store::Store::open(settings), nullptr, vectors, nullptr, nullptr});
+  if (!opened->vectors) {
+    opened->owned_vectors = vector::open_configured_store(settings);
+    opened->vectors = opened->owned_vectors.get();
+  }
   opened->embedder = make_embedder(settings);
   opened->memory = std::make_unique<memory::Memory>(opened->store, *opened->vectors, *opened->embedder, options);
   return opened;

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/memory_open.hpp"
 #include "lunadb/error.hpp"
 #include "lunadb/serve.hpp"
 #include "lunadb/vector.hpp"
@@ -27,6 +28,7 @@ struct ServeArguments {
   bool allow_reset = false;
   unsigned threads = 0;
   double target_recall = -1;  // < 0: the store's default
+  bool memory = true;
 };
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiting thread, which asks the
@@ -53,6 +55,22 @@ void serve(Context& context, const ServeArguments& arguments) {
   vector::OpenOptions open_options;
   if (arguments.target_recall >= 0) open_options.target_recall = arguments.target_recall;
   auto store = vector::VectorStore::open(settings.chroma_path, open_options);
+  // The memory's endpoints share this store. A database that cannot hold the memory (not at the
+  // head, unreachable) leaves them off with the reason, and the Chroma API serves on.
+  std::unique_ptr<OpenedMemory> memory;
+  if (arguments.memory) {
+    try {
+      memory::MemoryOptions memory_options = memory::options_from(settings);
+      memory_options.start_worker = true;
+      memory = open_memory(settings, memory_options, store.get());
+      options.memory = memory->memory.get();
+    } catch (const Error& error) {
+      options.memory_unavailable = error.what();
+      spdlog::warn("lunadb serve: the memory endpoints are off: {}", error.what());
+    }
+  } else {
+    options.memory_unavailable = "lunadb serve was started with --no-memory";
+  }
   serve::Server server(*store, options);
   spdlog::info("lunadb serve: ChromaDB API v2 on http://{}:{} over {} (token {}, reset {})", options.host,
                server.port(), settings.chroma_path.string(), options.token.empty() ? "off" : "required",
@@ -108,6 +126,8 @@ void register_serve_commands(CLI::App& app, Context& context) {
   command->add_option("--port", arguments->port, "TCP port (default LUNADB_SERVE_PORT, 8000; 0: any free port)")
       ->check(CLI::Range(0, 65535));
   command->add_flag("--allow-reset", arguments->allow_reset, "Let POST /api/v2/reset delete every collection");
+  command->add_flag("!--no-memory", arguments->memory,
+                    "Serve only the Chroma API, without the memory endpoints (/api/v2/lunadb/memory/...)");
   command->add_option("--threads", arguments->threads, "Worker threads (default: 4 per core, at least 16)")
       ->check(CLI::Range(1, 1024));
   command->add_option("--target-recall", arguments->target_recall,

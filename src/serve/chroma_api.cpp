@@ -16,6 +16,7 @@
 
 #include "lunadb/error.hpp"
 #include "lunadb/serve.hpp"
+#include "serve/memory_ops.hpp"
 #include "serve/catalog.hpp"
 #include "serve/embedding_json.hpp"
 #include "serve/routes.hpp"
@@ -715,9 +716,27 @@ struct ChromaApi::State {
 
   // -- lunadb's own endpoints (serve/wire.hpp): the VectorStore interface by store name --------
 
+  // The memory engine's operations (serve/memory_ops.hpp), the same table `lunadb mcp` serves.
+  template <typename Body>
+  HttpReply memory_route(const std::vector<std::string>& parts, const std::string& method, const Body& body) {
+    if (parts.size() == 4 && method == "GET") {
+      Json listed = Json::array();
+      for (const auto& operation : memory_operations())
+        listed.push_back({{"name", operation.name}, {"description", operation.description},
+                          {"input_schema", operation.input_schema}});
+      return json_reply(200, listed);
+    }
+    if (parts.size() != 5 || method != "POST") not_found("no such memory endpoint: POST /api/v2/lunadb/memory/{operation}");
+    if (!options.memory) throw ApiError{503, "ChromaError", "the memory is not available: " + options.memory_unavailable};
+    Json arguments = body();
+    if (arguments.is_null()) arguments = Json::object();
+    return json_reply(200, run_memory_operation(*options.memory, parts[4], arguments));
+  }
+
   template <typename Body>
   HttpReply lunadb_route(const std::vector<std::string>& parts, const std::string& method, const Body& body) {
     const auto reply = [](const Json& value) { return json_reply(200, value); };
+    if (parts.size() >= 4 && parts[3] == "memory") return memory_route(parts, method, body);
     if (parts.size() == 4 && parts[3] == "collections") {
       if (method == "GET") {
         Json all = Json::array();

@@ -25,7 +25,7 @@ std::string route_key(const std::string& method, std::string_view path) {
       "v1", "v2", "heartbeat", "version", "healthcheck", "pre-flight-checks", "auth", "identity", "reset",
       "tenants", "databases", "collections", "collections_count", "by-id", "count", "get", "query", "add",
       "upsert", "update", "delete", "fork", "fork_count", "search", "indexing_status", "functions",
-      "attached_functions", "lunadb", "stats", "flush"};
+      "attached_functions", "lunadb", "stats", "flush", "memory", "remember", "recall", "forget", "pending"};
   const std::vector<std::string> parts = split_path(path);
   std::string key = method + " ";
   if (parts.size() < 2 || parts[0] != "api") return key + "(unknown)";
