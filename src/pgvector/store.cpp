@@ -11,6 +11,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/pgvector.hpp"
 #include "pgvector/filter_sql.hpp"
+#include "pgvector/schema.hpp"
 #include "pgvector/sql_text.hpp"
 #include "sql/driver.hpp"
 #include "sql/pool.hpp"
@@ -55,10 +56,6 @@ float embedded_distance(Distance d, double pg) {
 }
 
 std::string table_of(std::int64_t id) { return "lunadb_vectors_" + std::to_string(id); }
-
-std::string where_of(const DbUrl& url) {
-  return url.host + (url.port ? ":" + std::to_string(*url.port) : std::string()) + "/" + url.database + " (VECTOR_URL)";
-}
 
 // A JSON array of the ids, bound once and unnested in SQL: any number of ids in one parameter.
 std::string ids_json(const std::vector<std::string>& ids) { return Json(ids).dump(); }
@@ -405,14 +402,7 @@ class PgStore final : public vector::VectorStore {
     shared_->url = settings.vector_db;
     shared_->pool = sql::make_connection_source(pooled);
     auto lease = acquire_for_open();
-    ensure_extension(*lease);
-    sql::Transaction tx(*lease);
-    lease->execute("SELECT pg_advisory_xact_lock(1280658753)");  // creating the catalog once, whoever comes first
-    lease->execute(
-        "CREATE TABLE IF NOT EXISTS lunadb_vector_collections (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-        "name text NOT NULL UNIQUE, dimension integer NOT NULL, distance text NOT NULL, hnsw_m integer NOT NULL, "
-        "ef_construction integer NOT NULL, ef_search integer NOT NULL, embedding_model text NOT NULL DEFAULT '')");
-    tx.commit();
+    upgrade_schema(*lease, shared_->url);
   }
 
   std::shared_ptr<Collection> create_collection(const CollectionConfig& config) override {
@@ -496,29 +486,6 @@ class PgStore final : public vector::VectorStore {
     }
   }
 
-  void ensure_extension(sql::Connection& c) {
-    {
-      auto st = c.prepare("SELECT 1 FROM pg_extension WHERE extname = 'vector'");
-      if (st->step()) return;
-    }
-    try {
-      c.execute("CREATE EXTENSION IF NOT EXISTS vector");
-    } catch (const DatabaseError& e) {
-      const std::string& code = e.native_code();
-      if (code == "42501") {
-        throw Error(ErrorKind::config, "VECTOR_BACKEND=pgvector: user '" + shared_->url.user + "' may not create the extension vector in " +
-                                           where_of(shared_->url) + "; have a superuser (or the database owner) run " +
-                                           "CREATE EXTENSION vector in that database once (" + e.what() + ")");
-      }
-      if (code == "0A000" || code == "58P01") {
-        throw Error(ErrorKind::unsupported, "VECTOR_BACKEND=pgvector: the PostgreSQL server at " + where_of(shared_->url) +
-                                                " has no pgvector extension; install pgvector there (Supabase ships it) or set "
-                                                "VECTOR_BACKEND=embedded (" + e.what() + ")");
-      }
-      throw;
-    }
-  }
-
   std::shared_ptr<Collection> find(sql::Connection& c, std::string_view name) {
     auto st = c.prepare(std::string(kSelectCatalog) + " WHERE name = ?");
     st->bind(1, std::string(name));
@@ -559,6 +526,22 @@ std::unique_ptr<VectorStore> open_pgvector_store(const Settings& settings) {
     throw Error(ErrorKind::config, "VECTOR_BACKEND=pgvector needs VECTOR_URL (a postgresql:// URL), or a PostgreSQL DB_URL to default to");
   }
   return std::make_unique<pgvector::PgStore>(settings);
+}
+
+std::vector<std::string> upgrade_pgvector_schema(const Settings& settings, const std::function<void(const std::string&)>& log) {
+  if (settings.vector_backend != VectorBackend::pgvector) {
+    throw Error(ErrorKind::config, "the vector schema chain applies only with VECTOR_BACKEND=pgvector");
+  }
+  Settings pooled = settings;
+  pooled.db = settings.vector_db;
+  auto source = sql::make_connection_source(pooled);
+  std::optional<sql::Lease> lease;
+  try {
+    lease.emplace(source->acquire());
+  } catch (const Error& e) {
+    throw Error(e.kind(), "VECTOR_BACKEND=pgvector: cannot connect to " + pgvector::where_of(settings.vector_db) + ": " + e.what());
+  }
+  return pgvector::upgrade_schema(**lease, settings.vector_db, log);
 }
 
 std::unique_ptr<VectorStore> open_configured_store(const Settings& settings, const OpenOptions& options) {
