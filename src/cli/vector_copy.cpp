@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -33,6 +34,7 @@ struct CopyOptions {
   bool upsert = false;
   std::size_t verify_queries = 100;
   bool progress = false;
+  bool lossy = false;  // the destination stores float16 (VECTOR_PG_TYPE=halfvec): vectors compare within its precision
 };
 
 // One end of the copy: its store and how messages name it (never with VECTOR_URL's password).
@@ -54,8 +56,9 @@ Settings pgvector_settings(Context& context) {
   }
 }
 
-End open_pgvector_end(Context& context) {
+End open_pgvector_end(Context& context, CopyOptions& options) {
   Settings settings = pgvector_settings(context);
+  options.lossy = options.to == "pgvector" && settings.vector_halfvec;
   return {vector::open_pgvector_store(settings), store_location(settings)};
 }
 
@@ -71,8 +74,11 @@ End open_embedded_end(const Settings& settings, bool source) {
   return end;
 }
 
-bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) { return x == y || (x != x && y != y); });
+// Bit for bit, or within float16's rounding (11 significant bits; subnormals absolutely) when lossy.
+bool same_vector(const std::vector<float>& got, const std::vector<float>& want, bool lossy) {
+  return got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin(), [lossy](float x, float y) {
+           return x == y || (lossy && std::fabs(x - y) <= std::fabs(y) * 1e-3f + 1e-7f);
+         });
 }
 
 class Copier {
@@ -152,7 +158,7 @@ class Copier {
   }
 
   // The batch just committed, read back from the destination by id: the same records, field by
-  // field, vectors bit for bit.
+  // field, vectors bit for bit (into halfvec: within its precision).
   void verify_read_back(const std::string& name, vector::Collection& destination, const vector::GetResult& want,
                         const vector::GetRequest& page) const {
     const vector::GetResult got = destination.get(page);
@@ -167,7 +173,7 @@ class Copier {
     for (std::size_t i = 0; i < want.ids.size(); ++i) {
       // Both stores answer a get by ids in insertion order, which the copy kept.
       if (got.ids[i] != want.ids[i]) mismatch(want.ids[i], "position");
-      if (!bit_equal(got.embeddings[i], want.embeddings[i])) mismatch(want.ids[i], "embedding");
+      if (!same_vector(got.embeddings[i], want.embeddings[i], options_.lossy)) mismatch(want.ids[i], "embedding");
       if (got.documents[i] != want.documents[i]) mismatch(want.ids[i], "document");
       if (got.metadatas[i] != want.metadatas[i]) mismatch(want.ids[i], "metadata");
     }
@@ -241,7 +247,7 @@ void register_vector_copy(CLI::App& group, Context& context) {
   copy->callback([&context, options] {
     if (options->batch == 0) throw Error(ErrorKind::usage, "--batch must be at least 1");
     const Settings& settings = context.settings();
-    End pgvector = open_pgvector_end(context);
+    End pgvector = open_pgvector_end(context, *options);
     End embedded = open_embedded_end(settings, options->to == "pgvector");
     End& from = options->to == "pgvector" ? embedded : pgvector;
     End& to = options->to == "pgvector" ? pgvector : embedded;

@@ -27,6 +27,10 @@ const std::vector<Revision>& revisions() {
        {"CREATE TABLE IF NOT EXISTS lunadb_vector_collections (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
         "name text NOT NULL UNIQUE, dimension integer NOT NULL, distance text NOT NULL, hnsw_m integer NOT NULL, "
         "ef_construction integer NOT NULL, ef_search integer NOT NULL, embedding_model text NOT NULL DEFAULT '')"}},
+      {"pgv002",
+       "each collection's element type (vector or halfvec)",
+       {"ALTER TABLE lunadb_vector_collections ADD COLUMN IF NOT EXISTS element_type text NOT NULL DEFAULT 'vector' "
+        "CHECK (element_type IN ('vector', 'halfvec'))"}},
   };
   return all;
 }
