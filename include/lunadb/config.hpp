@@ -80,6 +80,9 @@ struct Settings {
   int serve_port = 8000;                 // LUNADB_SERVE_PORT
   std::string serve_token;               // LUNADB_SERVE_TOKEN: a secret; required off loopback
   VectorBackend vector_backend = VectorBackend::embedded;  // VECTOR_BACKEND
+  // VECTOR_PG_TYPE: pgvector's element type for collections created from now on: vector (float32)
+  // or halfvec (float16: half the storage and index size, ~3 significant digits per component).
+  bool vector_halfvec = false;
   DbUrl vector_db;  // VECTOR_URL, else DB_URL when that is PostgreSQL; set only for pgvector (a secret may be inside)
 
   // Every setting as (NAME, value) in a stable order, secrets as "***"; for `lunadb config`.

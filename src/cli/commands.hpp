@@ -39,6 +39,9 @@ void register_db_commands(CLI::App& app, Context& context);        // ping
 void register_vector_commands(CLI::App& app, Context& context);    // vectors ...
 void register_backup_commands(CLI::App& app, Context& context);    // backup, backup list/verify, restore
 void register_vector_import_chroma(CLI::App& group, Context& context);  // vectors import-chroma
+void register_vector_copy(CLI::App& group, Context& context);           // vectors copy (src/cli/vector_copy.cpp)
+// Where VECTOR_BACKEND's store is, for messages: CHROMA_PATH, or VECTOR_URL without its password.
+std::string store_location(const Settings& settings);
 void register_serve_commands(CLI::App& app, Context& context);     // serve (src/cli/serve_commands.cpp)
 void register_mcp_command(CLI::App& app, Context& context);        // mcp (src/cli/mcp_command.cpp)
 // `bench` is created by main; each benchmark adds itself as a subcommand of it.

@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "lunadb/error.hpp"
 #include "lunadb/migrate.hpp"
+#include "lunadb/pgvector.hpp"
 
 namespace lunadb::cli {
 namespace {
@@ -56,6 +57,11 @@ void register_migrate_commands(CLI::App& app, Context& context) {
     }
     auto applied = migrator.upgrade(options->target);
     if (applied.empty()) std::cerr << "INFO  Nothing to upgrade: the database is already at the target\n";
+    // The vector schema has its own chain on VECTOR_URL, at its head whenever the relational one is.
+    if (context.settings().vector_backend == VectorBackend::pgvector && (options->target == "head" || options->target == "heads")) {
+      auto vector_applied = vector::upgrade_pgvector_schema(context.settings(), [](const std::string& line) { std::cerr << line << '\n'; });
+      if (vector_applied.empty()) std::cerr << "INFO  Nothing to upgrade in the vector schema: it is at its head\n";
+    }
   });
 
   auto* downgrade = app.add_subcommand("downgrade", "Revert the database to a previous revision (Alembic's `downgrade`)");

@@ -1,5 +1,6 @@
-// `lunadb vectors ...`: inspect and edit the embedded vector store at CHROMA_PATH (list, stats,
-// count, get, query, delete, import, export). JSON in and out follows ChromaDB's shapes.
+// `lunadb vectors ...`: inspect and edit the vector store VECTOR_BACKEND selects (the embedded one
+// at CHROMA_PATH, or pgvector at VECTOR_URL): list, stats, count, get, query, delete, import,
+// export, copy. JSON in and out follows ChromaDB's shapes.
 
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@
 #include "cli/vector_io.hpp"
 #include "lunadb/embed.hpp"
 #include "lunadb/error.hpp"
+#include "lunadb/pgvector.hpp"
 #include "lunadb/serve.hpp"
 #include "lunadb/vector.hpp"
 #include "vector/record_db.hpp"
@@ -31,10 +33,21 @@ namespace fs = std::filesystem;
 using vector::Json;
 using namespace vectors;
 
-// Read-only commands never create anything: a missing store is an empty one, and so is a folder
-// that holds no lunadb store. Luna's own layout puts ChromaDB's files in CHROMA_PATH, and opening
-// the store there would add lunadb-vectors.sqlite3 and LOCK beside them.
+}  // namespace
+
+std::string store_location(const Settings& settings) {
+  if (settings.vector_backend == VectorBackend::pgvector) return "the pgvector store at " + settings.vector_db.redacted() + " (VECTOR_URL)";
+  return "the vector store at " + settings.chroma_path.string() + " (CHROMA_PATH)";
+}
+
+namespace {
+
+// Read-only commands never create anything in CHROMA_PATH: a missing store is an empty one, and so
+// is a folder that holds no lunadb store. Luna's own layout puts ChromaDB's files in CHROMA_PATH,
+// and opening the store there would add lunadb-vectors.sqlite3 and LOCK beside them. (pgvector's
+// catalog lives in its own tables, which the vector migration creates: opening it adds no files.)
 std::unique_ptr<vector::VectorStore> open_store(const Settings& settings, bool create) {
+  if (settings.vector_backend == VectorBackend::pgvector) return vector::open_configured_store(settings);
   if (!create && !fs::exists(settings.chroma_path / vector::detail::kRecordsFileName)) {
     if (fs::exists(settings.chroma_path / "chroma.sqlite3")) {
       std::cerr << "lunadb: CHROMA_PATH (" << settings.chroma_path.string()
@@ -65,8 +78,7 @@ std::unique_ptr<vector::VectorStore> open_store(const Settings& settings, bool c
 
 std::shared_ptr<vector::Collection> open_collection(vector::VectorStore* store, const std::string& name,
                                                     const Settings& settings) {
-  const std::string hint = " in the vector store at " + settings.chroma_path.string() +
-                           " (CHROMA_PATH); `lunadb vectors list` shows the collections";
+  const std::string hint = " in " + store_location(settings) + "; `lunadb vectors list` shows the collections";
   if (!store) throw Error(ErrorKind::not_found, "collection '" + name + "' does not exist" + hint);
   try {
     return store->get_collection(name);
@@ -158,7 +170,7 @@ void register_list(CLI::App& group, Context& context) {
       return;
     }
     if (rows.empty()) {
-      std::cout << "no collections in " << settings.chroma_path.string() << '\n';
+      std::cout << "no collections in " << store_location(settings) << '\n';
       return;
     }
     std::size_t width = 10;
@@ -604,8 +616,8 @@ void register_export(CLI::App& group, Context& context) {
 
 void register_vector_commands(CLI::App& app, Context& context) {
   CLI::App* group = app.add_subcommand(
-      "vectors", "The embedded vector store at CHROMA_PATH: list, stats, count, get, query, delete, import, export, "
-               "import-chroma");
+      "vectors", "The vector store VECTOR_BACKEND selects (embedded at CHROMA_PATH, or pgvector at VECTOR_URL): list, "
+                 "stats, count, get, query, delete, update, import, export, copy, import-chroma");
   group->require_subcommand(1);
   register_list(*group, context);
   register_stats(*group, context);
@@ -616,6 +628,7 @@ void register_vector_commands(CLI::App& app, Context& context) {
   register_update(*group, context);
   register_import(*group, context);
   register_export(*group, context);
+  register_vector_copy(*group, context);
   register_vector_import_chroma(*group, context);
 }
 

@@ -30,7 +30,7 @@ using config_detail::trim;
 
 namespace {
 
-constexpr std::array<std::string_view, 31> kSettingNames{
+constexpr std::array<std::string_view, 32> kSettingNames{
     "LUNA_ENV_FILE",
     "LUNA_VARIANT",
     "LUNA_DATA_DIR",
@@ -61,6 +61,7 @@ constexpr std::array<std::string_view, 31> kSettingNames{
     "LUNADB_SERVE_PORT",
     "LUNADB_SERVE_TOKEN",
     "VECTOR_BACKEND",
+    "VECTOR_PG_TYPE",
     "VECTOR_URL",
 };
 
@@ -368,6 +369,13 @@ void resolve_vector_backend(const SettingReader& reader, Settings& settings) {
   } else if (backend && !iequals(backend->value, "embedded")) {
     SettingReader::fail("VECTOR_BACKEND", "embedded or pgvector", *backend);
   }
+  if (auto type = reader.get("VECTOR_PG_TYPE")) {
+    if (iequals(type->value, "halfvec")) {
+      settings.vector_halfvec = true;
+    } else if (!iequals(type->value, "vector")) {
+      SettingReader::fail("VECTOR_PG_TYPE", "vector or halfvec", *type);
+    }
+  }
   auto url = reader.get("VECTOR_URL");
   if (settings.vector_backend == VectorBackend::embedded) return;
   if (url && !url->value.empty()) {
@@ -470,6 +478,7 @@ std::vector<std::pair<std::string, std::string>> Settings::describe() const {
       {"LUNADB_SERVE_PORT", std::to_string(serve_port)},
       {"LUNADB_SERVE_TOKEN", serve_token.empty() ? std::string() : std::string("***")},
       {"VECTOR_BACKEND", vector_backend == VectorBackend::embedded ? "embedded" : "pgvector"},
+      {"VECTOR_PG_TYPE", vector_halfvec ? "halfvec" : "vector"},
       {"VECTOR_URL", vector_backend == VectorBackend::pgvector ? vector_db.redacted() : std::string()},
   };
 }

@@ -11,6 +11,7 @@
 #include "lunadb/error.hpp"
 #include "lunadb/pgvector.hpp"
 #include "pgvector/filter_sql.hpp"
+#include "pgvector/schema.hpp"
 #include "pgvector/sql_text.hpp"
 #include "sql/driver.hpp"
 #include "sql/pool.hpp"
@@ -38,13 +39,13 @@ const char* operator_of(Distance d) {
   }
   return "<=>";
 }
-const char* opclass_of(Distance d) {
+std::string opclass_of(Distance d, const std::string& type) {
   switch (d) {
-    case Distance::cosine: return "vector_cosine_ops";
-    case Distance::l2: return "vector_l2_ops";
-    case Distance::ip: return "vector_ip_ops";
+    case Distance::cosine: return type + "_cosine_ops";
+    case Distance::l2: return type + "_l2_ops";
+    case Distance::ip: return type + "_ip_ops";
   }
-  return "vector_cosine_ops";
+  return type + "_cosine_ops";
 }
 // pgvector's operator value -> the embedded store's distance: <-> is the Euclidean distance (the
 // embedded store reports it squared), <#> is the negated dot product (the embedded ip is 1 - dot).
@@ -56,10 +57,6 @@ float embedded_distance(Distance d, double pg) {
 
 std::string table_of(std::int64_t id) { return "lunadb_vectors_" + std::to_string(id); }
 
-std::string where_of(const DbUrl& url) {
-  return url.host + (url.port ? ":" + std::to_string(*url.port) : std::string()) + "/" + url.database + " (VECTOR_URL)";
-}
-
 // A JSON array of the ids, bound once and unnested in SQL: any number of ids in one parameter.
 std::string ids_json(const std::vector<std::string>& ids) { return Json(ids).dump(); }
 
@@ -70,8 +67,10 @@ struct Shared {
 
 class PgCollection final : public Collection {
  public:
-  PgCollection(std::shared_ptr<Shared> shared, std::int64_t id, CollectionConfig config)
-      : shared_(std::move(shared)), id_(id), config_(std::move(config)), table_(table_of(id_)) {}
+  // `type`: the embedding column's type, vector or halfvec. Vectors are bound as text cast to it and
+  // read back cast to vector (halfvec's binary form differs), so the rest is the same for both.
+  PgCollection(std::shared_ptr<Shared> shared, std::int64_t id, CollectionConfig config, std::string type)
+      : shared_(std::move(shared)), id_(id), config_(std::move(config)), table_(table_of(id_)), type_(std::move(type)) {}
 
   const CollectionConfig& config() const override { return config_; }
 
@@ -90,7 +89,7 @@ class PgCollection final : public Collection {
     auto lease = shared_->pool->acquire();
     sql::Transaction tx(*lease);
     lock_writes(*lease);
-    auto st = lease->prepare("UPDATE " + table_ + " AS t SET embedding = COALESCE((x->>'e')::vector, t.embedding), " +
+    auto st = lease->prepare("UPDATE " + table_ + " AS t SET embedding = COALESCE((x->>'e')::" + type_ + ", t.embedding), " +
                              "document = COALESCE(x->>'d', t.document), metadata = " + merged("t.metadata", "x->'m'") +
                              " FROM jsonb_array_elements(?::jsonb) AS x WHERE t.record_id = x->>'i'");
     st->bind(1, text);
@@ -130,7 +129,7 @@ class PgCollection final : public Collection {
     SqlCondition condition = translate(filter);
     const bool client = condition.needs_client_check;
     std::vector<sql::Value> params;
-    std::string sql = "SELECT record_id, embedding, document, metadata FROM " + table_ + " WHERE " +
+    std::string sql = "SELECT record_id, embedding::vector, document, metadata FROM " + table_ + " WHERE " +
                       restriction(request.ids, condition, params) + " ORDER BY rid";
     if (!client) {
       if (request.limit) {
@@ -220,7 +219,7 @@ class PgCollection final : public Collection {
     s.hnsw_active = true;
     s.index_elements = s.count;
     s.search_ef = static_cast<std::size_t>(config_.index.ef_search);
-    s.search_plan = "pgvector hnsw (m " + std::to_string(config_.index.m) + ", ef_construction " +
+    s.search_plan = "pgvector hnsw on " + type_ + " (m " + std::to_string(config_.index.m) + ", ef_construction " +
                     std::to_string(config_.index.ef_construction) + "), ef_search max(" + std::to_string(config_.index.ef_search) +
                     ", 2k); filtered queries scan the index iteratively, or exactly when it falls short";
     return s;
@@ -310,8 +309,8 @@ class PgCollection final : public Collection {
 
   std::vector<Hit> search(sql::Connection& c, const std::vector<float>& q, std::size_t k, const std::string& where,
                           const std::vector<sql::Value>& where_params, unsigned include) const {
-    std::string sql = "SELECT record_id, embedding " + std::string(operator_of(config_.distance)) + " ?::vector AS distance";
-    sql += (include & vector::include_embeddings) ? ", embedding" : ", NULL";
+    std::string sql = "SELECT record_id, embedding " + std::string(operator_of(config_.distance)) + " ?::" + type_ + " AS distance";
+    sql += (include & vector::include_embeddings) ? ", embedding::vector" : ", NULL";
     sql += (include & vector::include_documents) ? ", document" : ", NULL";
     sql += (include & vector::include_metadatas) ? ", metadata" : ", NULL";
     sql += " FROM " + table_ + " WHERE " + where + " ORDER BY 2 LIMIT ?";
@@ -371,14 +370,14 @@ class PgCollection final : public Collection {
         if (present.count(r.id)) throw Error(ErrorKind::constraint, vector::detail::id_exists_message(config_, op, r.id));
       }
     } else {
-      auto st = prepare(*lease, "UPDATE " + table_ + " AS t SET embedding = (x->>'e')::vector, document = COALESCE(x->>'d', t.document), " +
+      auto st = prepare(*lease, "UPDATE " + table_ + " AS t SET embedding = (x->>'e')::" + type_ + ", document = COALESCE(x->>'d', t.document), " +
                                     "metadata = " + merged("t.metadata", "x->'m'") +
                                     " FROM jsonb_array_elements(?::jsonb) AS x WHERE t.record_id = x->>'i'");
       st->bind(1, text);
       run(*st);
     }
     // In call order, so that rid (the get() order) follows the order records were given in.
-    auto st = prepare(*lease, "INSERT INTO " + table_ + " (record_id, embedding, document, metadata) SELECT x->>'i', (x->>'e')::vector, x->>'d', " +
+    auto st = prepare(*lease, "INSERT INTO " + table_ + " (record_id, embedding, document, metadata) SELECT x->>'i', (x->>'e')::" + type_ + ", x->>'d', " +
                                   merged("NULL", "x->'m'") + " FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS p(x, n)" +
                                   " WHERE NOT EXISTS (SELECT 1 FROM " + table_ + " AS t WHERE t.record_id = x->>'i') ORDER BY n");
     st->bind(1, text);
@@ -395,6 +394,7 @@ class PgCollection final : public Collection {
   const std::int64_t id_;
   const CollectionConfig config_;
   const std::string table_;
+  const std::string type_;
 };
 
 class PgStore final : public vector::VectorStore {
@@ -403,16 +403,10 @@ class PgStore final : public vector::VectorStore {
     Settings pooled = settings;
     pooled.db = settings.vector_db;
     shared_->url = settings.vector_db;
+    new_type_ = settings.vector_halfvec ? "halfvec" : "vector";
     shared_->pool = sql::make_connection_source(pooled);
     auto lease = acquire_for_open();
-    ensure_extension(*lease);
-    sql::Transaction tx(*lease);
-    lease->execute("SELECT pg_advisory_xact_lock(1280658753)");  // creating the catalog once, whoever comes first
-    lease->execute(
-        "CREATE TABLE IF NOT EXISTS lunadb_vector_collections (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-        "name text NOT NULL UNIQUE, dimension integer NOT NULL, distance text NOT NULL, hnsw_m integer NOT NULL, "
-        "ef_construction integer NOT NULL, ef_search integer NOT NULL, embedding_model text NOT NULL DEFAULT '')");
-    tx.commit();
+    upgrade_schema(*lease, shared_->url);
   }
 
   std::shared_ptr<Collection> create_collection(const CollectionConfig& config) override {
@@ -474,7 +468,8 @@ class PgStore final : public vector::VectorStore {
 
  private:
   static constexpr const char* kSelectCatalog =
-      "SELECT id, name, dimension, distance, hnsw_m, ef_construction, ef_search, embedding_model FROM lunadb_vector_collections";
+      "SELECT id, name, dimension, distance, hnsw_m, ef_construction, ef_search, embedding_model, element_type FROM "
+      "lunadb_vector_collections";
 
   static CollectionConfig read_config(sql::Statement& st) {
     CollectionConfig c;
@@ -496,56 +491,34 @@ class PgStore final : public vector::VectorStore {
     }
   }
 
-  void ensure_extension(sql::Connection& c) {
-    {
-      auto st = c.prepare("SELECT 1 FROM pg_extension WHERE extname = 'vector'");
-      if (st->step()) return;
-    }
-    try {
-      c.execute("CREATE EXTENSION IF NOT EXISTS vector");
-    } catch (const DatabaseError& e) {
-      const std::string& code = e.native_code();
-      if (code == "42501") {
-        throw Error(ErrorKind::config, "VECTOR_BACKEND=pgvector: user '" + shared_->url.user + "' may not create the extension vector in " +
-                                           where_of(shared_->url) + "; have a superuser (or the database owner) run " +
-                                           "CREATE EXTENSION vector in that database once (" + e.what() + ")");
-      }
-      if (code == "0A000" || code == "58P01") {
-        throw Error(ErrorKind::unsupported, "VECTOR_BACKEND=pgvector: the PostgreSQL server at " + where_of(shared_->url) +
-                                                " has no pgvector extension; install pgvector there (Supabase ships it) or set "
-                                                "VECTOR_BACKEND=embedded (" + e.what() + ")");
-      }
-      throw;
-    }
-  }
-
   std::shared_ptr<Collection> find(sql::Connection& c, std::string_view name) {
     auto st = c.prepare(std::string(kSelectCatalog) + " WHERE name = ?");
     st->bind(1, std::string(name));
     if (!st->step()) return nullptr;
-    return std::make_shared<PgCollection>(shared_, st->get_int64(0), read_config(*st));
+    return std::make_shared<PgCollection>(shared_, st->get_int64(0), read_config(*st), st->get_text(8));
   }
 
   std::shared_ptr<Collection> create_locked(sql::Connection& c, const CollectionConfig& config) {
     auto st = c.prepare(
-        "INSERT INTO lunadb_vector_collections (name, dimension, distance, hnsw_m, ef_construction, ef_search, embedding_model) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id");
+        "INSERT INTO lunadb_vector_collections (name, dimension, distance, hnsw_m, ef_construction, ef_search, embedding_model, "
+        "element_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id");
     st->bind_all(std::vector<sql::Value>{config.name, std::int64_t{config.dimension}, std::string(vector::to_string(config.distance)),
                                          std::int64_t{config.index.m}, std::int64_t{config.index.ef_construction},
-                                         std::int64_t{config.index.ef_search}, config.embedding_model});
+                                         std::int64_t{config.index.ef_search}, config.embedding_model, new_type_});
     if (!st->step()) throw Error(ErrorKind::constraint, "collection '" + config.name + "' already exists");
     const auto id = st->get_int64(0);
     st.reset();
     const std::string table = table_of(id);
     // rid: insertion order (get() returns records in it), kept by upserts and updates.
     c.execute("CREATE TABLE " + table + " (rid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, record_id text NOT NULL UNIQUE, " +
-              "embedding vector(" + std::to_string(config.dimension) + ") NOT NULL, document text, metadata jsonb)");
-    c.execute("CREATE INDEX " + table + "_hnsw ON " + table + " USING hnsw (embedding " + opclass_of(config.distance) +
+              "embedding " + new_type_ + "(" + std::to_string(config.dimension) + ") NOT NULL, document text, metadata jsonb)");
+    c.execute("CREATE INDEX " + table + "_hnsw ON " + table + " USING hnsw (embedding " + opclass_of(config.distance, new_type_) +
               ") WITH (m = " + std::to_string(config.index.m) + ", ef_construction = " + std::to_string(config.index.ef_construction) + ")");
-    return std::make_shared<PgCollection>(shared_, id, config);
+    return std::make_shared<PgCollection>(shared_, id, config, new_type_);
   }
 
   std::shared_ptr<Shared> shared_;
+  std::string new_type_;  // VECTOR_PG_TYPE, for collections this store creates
   std::filesystem::path no_directory_;
 };
 
@@ -559,6 +532,22 @@ std::unique_ptr<VectorStore> open_pgvector_store(const Settings& settings) {
     throw Error(ErrorKind::config, "VECTOR_BACKEND=pgvector needs VECTOR_URL (a postgresql:// URL), or a PostgreSQL DB_URL to default to");
   }
   return std::make_unique<pgvector::PgStore>(settings);
+}
+
+std::vector<std::string> upgrade_pgvector_schema(const Settings& settings, const std::function<void(const std::string&)>& log) {
+  if (settings.vector_backend != VectorBackend::pgvector) {
+    throw Error(ErrorKind::config, "the vector schema chain applies only with VECTOR_BACKEND=pgvector");
+  }
+  Settings pooled = settings;
+  pooled.db = settings.vector_db;
+  auto source = sql::make_connection_source(pooled);
+  std::optional<sql::Lease> lease;
+  try {
+    lease.emplace(source->acquire());
+  } catch (const Error& e) {
+    throw Error(e.kind(), "VECTOR_BACKEND=pgvector: cannot connect to " + pgvector::where_of(settings.vector_db) + ": " + e.what());
+  }
+  return pgvector::upgrade_schema(**lease, settings.vector_db, log);
 }
 
 std::unique_ptr<VectorStore> open_configured_store(const Settings& settings, const OpenOptions& options) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/fake_embedding_server.hpp"
+#include "support/servers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -128,7 +129,7 @@ std::vector<float> floats(const Json& list) {
 
 TEST(VectorsCli, HelpOnEverySubcommand) {
   TempDir dir;
-  for (std::string command : {"", "list", "stats", "count", "get", "query", "delete", "import", "export"}) {
+  for (std::string command : {"", "list", "stats", "count", "get", "query", "delete", "import", "export", "copy"}) {
     Result r = vectors(dir, command + " --help");
     EXPECT_EQ(r.code, 0) << command << ": " << describe(r);
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
@@ -847,6 +848,154 @@ TEST(VectorsCliServer, CommandsGoThroughTheServerThatHoldsTheStore) {
   Result after_kill = vectors(dir, "count --collection held");
   EXPECT_EQ(after_kill.code, 0) << describe(after_kill);
   EXPECT_EQ(after_kill.out, "78\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// VECTOR_BACKEND=pgvector: the same commands against a fresh database on the pgvector test server,
+// and `vectors copy` between the two backends. VECTOR_URL carries a password (the test server
+// trusts, so any works) that no output may show.
+
+constexpr const char* kVectorPassword = "Vect0rS3cretPw";
+
+std::string vector_url(const lunadb::test::FreshDatabase& db) {
+  const auto& url = db.url();
+  std::string text = "postgresql://" + url.user + ":" + kVectorPassword + "@" + url.host;
+  if (url.port) text += ":" + std::to_string(*url.port);
+  return text + "/" + url.database;
+}
+std::string pgvector_env(const lunadb::test::FreshDatabase& db) {
+  return "VECTOR_BACKEND=pgvector VECTOR_URL=" + quote(vector_url(db));
+}
+void expect_no_password(const Result& r) {
+  EXPECT_EQ(r.out.find(kVectorPassword), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find(kVectorPassword), std::string::npos) << r.err;
+}
+
+TEST(VectorsCliPgvector, EveryCommandWorksUnchangedAgainstPgvector) {
+  LUNADB_REQUIRE_SERVER(lunadb::test::pgvector_url());
+  lunadb::test::FreshDatabase db(lunadb::test::pgvector_url());
+  TempDir dir;
+  const std::string env = pgvector_env(db);
+  auto run = [&](const std::string& args, const std::string& prefix = "") {
+    Result r = vectors(dir, args, env, prefix);
+    expect_no_password(r);
+    return r;
+  };
+  const std::string input = jsonl(0, 30, 4);
+  write_text(dir / "in.jsonl", input);
+  Result imported = run("import in.jsonl --collection notes --batch 8");
+  ASSERT_EQ(imported.code, 0) << describe(imported);
+  EXPECT_NE(imported.out.find("imported 30 records into 'notes' in 4 batches"), std::string::npos) << imported.out;
+  Result piped = run("import - --collection piped --distance l2", "cat in.jsonl");
+  ASSERT_EQ(piped.code, 0) << describe(piped);
+
+  Result list = run("list --json");
+  ASSERT_EQ(list.code, 0) << describe(list);
+  Json rows = Json::parse(list.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["name"], "notes");
+  EXPECT_EQ(rows[0]["count"], 30);
+  EXPECT_EQ(rows[1]["distance"], "l2");
+  Result stats = run("stats --collection notes --json");
+  ASSERT_EQ(stats.code, 0) << describe(stats);
+  EXPECT_EQ(Json::parse(stats.out)["count"], 30);
+  EXPECT_EQ(run("count --collection notes").out, "30\n");
+
+  Json got = Json::parse(run("get --collection notes --ids r3,r1").out);
+  EXPECT_EQ(got["ids"], Json::array({"r1", "r3"}));
+  EXPECT_EQ(got["metadatas"][1]["n"], 3);
+  Json even = Json::parse(run("get --collection notes --where '{\"kind\":\"even\"}' --limit 3 --offset 1 --include metadatas").out);
+  EXPECT_EQ(even["ids"], Json::array({"r2", "r4", "r6"}));
+  EXPECT_EQ(Json::parse(run("get --collection notes --where-document '{\"$regex\":\"number 1[7]$\"}'").out)["ids"],
+            Json::array({"r17"}));
+
+  const std::string probe = Json(test_vector(5, 4)).dump();
+  Result query = run("query --collection notes --k 3 --embedding '" + probe + "'");
+  ASSERT_EQ(query.code, 0) << describe(query);
+  Json q = Json::parse(query.out);
+  EXPECT_EQ(q["ids"][0][0], "r5");
+  EXPECT_NEAR(q["distances"][0][0].get<double>(), 0.0, 1e-5);
+  Json fq = Json::parse(run("query --collection notes --embedding '" + probe + "' --where '{\"kind\":\"even\"}' --exact").out);
+  EXPECT_EQ(fq["ids"][0].size(), 6u);
+  for (const auto& m : fq["metadatas"][0]) EXPECT_EQ(m["kind"], "even");
+
+  Result update = run("update --collection notes --id r2 --embedding '[0,0,0,1]' --metadata '{\"kind\":null,\"new\":true}'");
+  ASSERT_EQ(update.code, 0) << describe(update);
+  Json updated = Json::parse(run("get --collection notes --ids r2 --include embeddings,metadatas").out);
+  EXPECT_EQ(updated["embeddings"][0], Json::array({0, 0, 0, 1}));
+  EXPECT_EQ(updated["metadatas"][0], Json({{"n", 2}, {"new", true}}));
+  Result removed = run("delete --collection notes --where '{\"n\":{\"$gte\":20}}'");
+  ASSERT_EQ(removed.code, 0) << describe(removed);
+  EXPECT_NE(removed.out.find("deleted 10 records"), std::string::npos) << removed.out;
+
+  Result exported = run("export --collection piped --page 7");
+  ASSERT_EQ(exported.code, 0) << describe(exported);
+  auto original = parse_lines(input), lines = parse_lines(exported.out);
+  ASSERT_EQ(lines.size(), original.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i]["id"], original[i]["id"]);
+    EXPECT_EQ(lines[i]["metadata"], original[i]["metadata"]);
+    EXPECT_EQ(floats(lines[i]["embedding"]), floats(original[i]["embedding"])) << i;  // bit-exact floats
+  }
+
+  Result unknown = run("count --collection nope");
+  EXPECT_EQ(unknown.code, 1) << describe(unknown);
+  EXPECT_NE(unknown.err.find("'nope' does not exist in the pgvector store at"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("(VECTOR_URL)"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(fs::exists(dir / "chroma"));  // nothing went to CHROMA_PATH
+}
+
+TEST(VectorsCliPgvector, CopyToPgvectorAndBackVerifiesEveryRecord) {
+  LUNADB_REQUIRE_SERVER(lunadb::test::pgvector_url());
+  lunadb::test::FreshDatabase db(lunadb::test::pgvector_url());
+  TempDir dir, back;
+  write_text(dir / "a.jsonl", jsonl(0, 45, 4));
+  write_text(dir / "b.jsonl", jsonl(100, 110, 4));
+  ASSERT_EQ(vectors(dir, "import a.jsonl --collection a").code, 0);
+  ASSERT_EQ(vectors(dir, "import b.jsonl --collection b --distance l2").code, 0);
+  const std::string url_only = "VECTOR_URL=" + quote(vector_url(db));  // VECTOR_BACKEND still embedded
+
+  Result to_pg = vectors(dir, "copy --to pgvector --batch 10", url_only);
+  expect_no_password(to_pg);
+  ASSERT_EQ(to_pg.code, 0) << describe(to_pg);
+  EXPECT_NE(to_pg.out.find("copied 'a': 45 records in 5 batches"), std::string::npos) << to_pg.out;
+  EXPECT_NE(to_pg.out.find("45 queries by a record's own embedding found it"), std::string::npos) << to_pg.out;
+  EXPECT_NE(to_pg.out.find("copied 'b': 10 records in 1 batch"), std::string::npos) << to_pg.out;
+  EXPECT_NE(to_pg.out.find("***"), std::string::npos) << to_pg.out;  // the destination named, its password masked
+  EXPECT_EQ(to_pg.err, "");  // not a terminal: no progress
+
+  const std::string embedded_a = vectors(dir, "export --collection a").out;
+  EXPECT_EQ(vectors(dir, "export --collection a", pgvector_env(db)).out, embedded_a);
+  EXPECT_EQ(Json::parse(vectors(dir, "stats --collection b --json", pgvector_env(db)).out)["distance"], "l2");
+
+  Result again = vectors(dir, "copy --to pgvector -c a", url_only);
+  EXPECT_EQ(again.code, 1) << describe(again);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("--upsert"), std::string::npos) << again.err;
+  Result forced = vectors(dir, "copy --to pgvector -c a --upsert --batch 20 --progress", url_only);
+  ASSERT_EQ(forced.code, 0) << describe(forced);
+  EXPECT_NE(forced.err.find("copy 'a': committed batch 3 (45/45 records)"), std::string::npos) << forced.err;
+  Result terminal = vectors(dir, "copy --to pgvector -c b --upsert --batch 4", url_only, "", /*through_terminal=*/true);
+  ASSERT_EQ(terminal.code, 0) << describe(terminal);
+  EXPECT_NE(terminal.out.find("\rcopying 'b': 8/10 records, 2 batches"), std::string::npos) << terminal.out;
+  EXPECT_EQ(terminal.out.find(kVectorPassword), std::string::npos) << terminal.out;
+
+  // Back out, after the deployment switched to pgvector: into an empty CHROMA_PATH.
+  Result to_embedded = vectors(back, "copy --to embedded --batch 16", pgvector_env(db));
+  expect_no_password(to_embedded);
+  ASSERT_EQ(to_embedded.code, 0) << describe(to_embedded);
+  EXPECT_NE(to_embedded.out.find("copied 'a': 45 records in 3 batches"), std::string::npos) << to_embedded.out;
+  EXPECT_EQ(vectors(back, "export --collection a").out, embedded_a);
+  EXPECT_EQ(count_of(back, "b"), 10u);
+
+  Result unreachable = vectors(dir, "copy --to pgvector", "VECTOR_URL='postgresql://luna:" + std::string(kVectorPassword) +
+                                                               "@127.0.0.1:1/luna' DB_CONNECT_TIMEOUT=2");
+  expect_no_password(unreachable);
+  EXPECT_EQ(unreachable.code, 1) << describe(unreachable);
+  EXPECT_NE(unreachable.err.find("VECTOR_URL"), std::string::npos) << unreachable.err;
+  Result no_source = vectors(back, "copy --to pgvector -c nope", url_only);
+  EXPECT_EQ(no_source.code, 1) << describe(no_source);
+  EXPECT_NE(no_source.err.find("'nope' does not exist"), std::string::npos) << no_source.err;
 }
 
 }  // namespace

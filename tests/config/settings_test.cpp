@@ -54,6 +54,7 @@ const std::vector<std::string> kAllNames = {
     "LUNADB_SERVE_PORT",
     "LUNADB_SERVE_TOKEN",
     "VECTOR_BACKEND",
+    "VECTOR_PG_TYPE",
     "VECTOR_URL",
 };
 
@@ -697,6 +698,8 @@ TEST_F(SettingsTest, PgvectorUsesVectorUrlElsePostgresDbUrl) {
 
 TEST_F(SettingsTest, PgvectorSettingsErrors) {
   EXPECT_TRUE(contains(error_of({{"VECTOR_BACKEND", "chroma"}}), "VECTOR_BACKEND must be embedded or pgvector"));
+  EXPECT_TRUE(contains(error_of({{"VECTOR_PG_TYPE", "float8"}}), "VECTOR_PG_TYPE must be vector or halfvec"));
+  EXPECT_TRUE(load({{"VECTOR_PG_TYPE", "HalfVec"}}).vector_halfvec);
   EXPECT_TRUE(contains(error_of({{"VECTOR_BACKEND", "pgvector"}}), "needs VECTOR_URL"));
   const std::string message = error_of({{"VECTOR_BACKEND", "pgvector"}, {"VECTOR_URL", "mysql://u:Secr3tPw@h/db"}});
   EXPECT_TRUE(contains(message, "VECTOR_URL must be a PostgreSQL URL")) << message;

@@ -9,6 +9,7 @@
 
 #include "lunadb/error.hpp"
 #include "lunadb/pgvector.hpp"
+#include "support/cli.hpp"
 #include "support/servers.hpp"
 #include "support/vector_backends.hpp"
 
@@ -182,6 +183,140 @@ TEST(PgvectorStore, CollectionsAreSharedBetweenStoresOnOneDatabase) {
     EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
   }
   EXPECT_THROW(first->get_collection("shared"), Error);
+}
+
+// VECTOR_PG_TYPE=halfvec: float16 columns and index; vectors read back and distances agree with the
+// float32 embedded store within float16's precision, and the ranking of well-separated neighbours.
+TEST(PgvectorStore, HalfvecCollectionsAgreeWithTheEmbeddedStoreWithinHalfPrecision) {
+  test::VectorBackendFixture embedded(test::VectorBackendKind::embedded);
+  LUNADB_REQUIRE_SERVER(test::pgvector_url());
+  test::FreshDatabase db(test::pgvector_url());
+  Settings settings = pgvector_settings(db.url_string());
+  settings.vector_halfvec = true;
+  auto pg_store = open_pgvector_store(settings);
+  auto embedded_store = embedded.open();
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  for (Distance distance : {Distance::cosine, Distance::l2, Distance::ip}) {
+    CollectionConfig config;
+    config.name = std::string("half-") + to_string(distance);
+    config.dimension = 32;
+    config.distance = distance;
+    auto on_pg = pg_store->create_collection(config);
+    auto local = embedded_store->create_collection(config);
+    std::vector<Record> records;
+    for (int i = 0; i < 500; ++i) {
+      std::vector<float> v(32);
+      for (auto& x : v) x = normal(rng) * 0.2f;
+      records.push_back({"r" + std::to_string(i), v, std::nullopt, Json{{"bucket", i % 10}}});
+    }
+    on_pg->add(records);
+    local->add(records);
+    GetRequest g;
+    g.ids = {"r7"};
+    g.include = include_embeddings;
+    const auto back = on_pg->get(g).embeddings.at(0);
+    for (std::size_t d = 0; d < back.size(); ++d) EXPECT_NEAR(back[d], records[7].embedding[d], std::fabs(records[7].embedding[d]) * 1e-3 + 1e-7);
+    for (int probe : {3, 250}) {
+      QueryRequest q;
+      q.embeddings = {records[static_cast<std::size_t>(probe)].embedding};
+      q.n_results = 10;
+      q.exact = true;
+      auto got = on_pg->query(q)[0];
+      auto want = local->query(q)[0];
+      ASSERT_EQ(got.ids.size(), 10u);
+      if (distance != Distance::ip) {
+        EXPECT_EQ(got.ids[0], want.ids[0]) << to_string(distance);  // itself
+      }
+      // float16 keeps ~3 significant digits per component; a distance sums 32 such products.
+      for (std::size_t i = 0; i < got.ids.size(); ++i) {
+        QueryRequest same = q;
+        same.ids = {got.ids[i]};
+        same.n_results = 1;
+        const float reference = local->query(same)[0].distances.at(0);
+        EXPECT_NEAR(got.distances[i], reference, 2e-3 * std::max(1.0f, std::fabs(reference))) << to_string(distance) << " " << got.ids[i];
+      }
+    }
+    EXPECT_NE(on_pg->stats().search_plan.find("halfvec"), std::string::npos);
+  }
+  auto c = db.connect();
+  auto st = c->prepare("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'lunadb_vectors_1'::regclass AND attname = 'embedding'");
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_text(0), "halfvec(32)");
+}
+
+// The vector schema chain: applied once, recorded in lunadb_vector_version, and at its head no DDL
+// runs, so that app servers may use a user that can create nothing.
+TEST(PgvectorSchema, UpgradeAppliesTheChainOnceAndThenNeedsNoPrivilege) {
+  LUNADB_REQUIRE_SERVER(test::pgvector_url());
+  test::FreshDatabase db(test::pgvector_url());
+  const Settings settings = pgvector_settings(db.url_string());
+  std::vector<std::string> lines;
+  auto applied = upgrade_pgvector_schema(settings, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_FALSE(applied.empty());
+  EXPECT_EQ(applied.front(), "pgv001");
+  ASSERT_EQ(lines.size(), applied.size());
+  EXPECT_TRUE(contains(lines[0], "Running vector upgrade base -> pgv001")) << lines[0];
+  EXPECT_TRUE(upgrade_pgvector_schema(settings).empty());
+  auto c = db.connect();
+  {
+    auto st = c->prepare("SELECT version_num FROM lunadb_vector_version");
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->get_text(0), applied.back());
+    EXPECT_FALSE(st->step());
+  }
+  // A role that may read the catalog and create nothing (PostgreSQL 15+: no CREATE on public).
+  const std::string role = test::unique_name("lunadb_reader");
+  c->execute("CREATE ROLE " + role + " LOGIN PASSWORD 'Re4derPw'");
+  c->execute("GRANT SELECT ON lunadb_vector_collections, lunadb_vector_version TO " + role);
+  DbUrl as_role = db.url();
+  as_role.user = role;
+  auto store = open_pgvector_store(pgvector_settings(with_password(as_role, "Re4derPw")));
+  EXPECT_TRUE(store->list_collections().empty());
+  store.reset();
+  c.reset();
+  db.admin()->execute("DROP OWNED BY " + role);
+}
+
+TEST(PgvectorSchema, UpgradeOnAServerWithoutPgvectorWritesNothing) {
+  LUNADB_REQUIRE_SERVER(test::pg_url());
+  test::FreshDatabase db(test::pg_url());
+  try {
+    upgrade_pgvector_schema(pgvector_settings(with_password(db.url(), "N0VecPw")));
+    ADD_FAILURE() << "upgraded a server without pgvector";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported) << e.what();
+    EXPECT_TRUE(contains(e.what(), "has no pgvector extension")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "N0VecPw")) << e.what();
+  }
+  auto c = db.connect();
+  auto st = c->prepare("SELECT count(*) FROM pg_class WHERE relname LIKE 'lunadb_vector%'");
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_int64(0), 0);
+}
+
+// `lunadb upgrade` brings the relational chain (DB_URL, here SQLite) and, with
+// VECTOR_BACKEND=pgvector, the vector chain on VECTOR_URL to their heads.
+TEST(PgvectorSchema, LunadbUpgradeRunsTheVectorChainOnVectorUrl) {
+  LUNADB_REQUIRE_SERVER(test::pgvector_url());
+  test::FreshDatabase db(test::pgvector_url());
+  test::TempDir dir;
+  const std::string env = "LUNA_ENV_FILE= DB_URL=sqlite:///luna.db VECTOR_BACKEND=pgvector VECTOR_URL='" +
+                          with_password(db.url(), "Upgr4dePw") + "'";
+  auto first = test::run_lunadb(dir, "upgrade", env);
+  ASSERT_EQ(first.code, 0) << first.output;
+  EXPECT_TRUE(contains(first.output, "Running vector upgrade base -> pgv001")) << first.output;
+  EXPECT_FALSE(contains(first.output, "Upgr4dePw")) << first.output;
+  auto second = test::run_lunadb(dir, "upgrade", env);
+  ASSERT_EQ(second.code, 0) << second.output;
+  EXPECT_TRUE(contains(second.output, "Nothing to upgrade in the vector schema")) << second.output;
+  // Against a server without pgvector, the same command fails clearly.
+  test::FreshDatabase plain(test::pg_url());
+  auto refused = test::run_lunadb(dir, "upgrade", "LUNA_ENV_FILE= DB_URL=sqlite:///luna.db VECTOR_BACKEND=pgvector VECTOR_URL='" +
+                                                      with_password(plain.url(), "Upgr4dePw") + "'");
+  EXPECT_NE(refused.code, 0) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "has no pgvector extension")) << refused.output;
+  EXPECT_FALSE(contains(refused.output, "Upgr4dePw")) << refused.output;
 }
 
 }  // namespace
