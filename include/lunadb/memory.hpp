@@ -87,6 +87,9 @@ struct RecallOptions {
   std::optional<double> half_life_days;   // default: MemoryOptions::half_life_days
   std::size_t candidates = 0;             // per method before fusion; 0: max(4k, 20)
   bool touch = true;                      // set facts.last_accessed on the returned facts
+  // The two methods fused; turning one off gives the other alone (to compare them: bench memory).
+  bool use_vectors = true;
+  bool use_keywords = true;
 };
 
 // Why a result ranked where it did (docs/memory.md, "Scoring").
@@ -154,8 +157,10 @@ class Memory {
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
 
-  // Inserts the fact (id and timestamps filled in) with its outbox entry, then tries to apply it
-  // at once, so near-duplicates can be reported; an embedding failure leaves it pending.
+  // Inserts the fact (id and timestamps filled in; a created_at the caller set is kept, for a
+  // memory imported with its history) with its outbox entry, then tries to apply it at once, so
+  // near-duplicates can be reported; an embedding failure leaves it pending. With the background
+  // worker the vector is applied by the worker instead, in batches, and vector_pending is true.
   RememberResult remember(const store::Fact& fact);
   // Writes every column as FactRepository::update does. False when the row does not exist.
   bool update(const store::Fact& fact);

@@ -49,5 +49,6 @@ void register_bench_writes(CLI::App& bench, Context& context);   // bench writes
 void register_bench_pool(CLI::App& bench, Context& context);     // bench pool     (src/cli/bench_pool.cpp)
 void register_bench_vectors(CLI::App& bench, Context& context);  // bench vectors  (src/cli/bench_vectors.cpp)
 void register_bench_backup(CLI::App& bench, Context& context);   // bench backup   (src/cli/bench_backup.cpp)
+void register_bench_memory(CLI::App& bench, Context& context);   // bench memory   (src/cli/bench_memory.cpp)
 
 }  // namespace lunadb::cli

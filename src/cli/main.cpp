@@ -55,12 +55,13 @@ int run(int argc, char** argv) {
   register_backup_commands(app, context);
   register_serve_commands(app, context);
   register_mcp_command(app, context);
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors, backup)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors, backup, memory)");
   bench->require_subcommand(1);
   register_bench_writes(*bench, context);
   register_bench_pool(*bench, context);
   register_bench_vectors(*bench, context);
   register_bench_backup(*bench, context);
+  register_bench_memory(*bench, context);
 
   try {
     app.parse(argc, argv);

@@ -420,7 +420,9 @@ struct Memory::Impl {
 
   store::Fact insert_fact(sql::Connection& c, const store::Fact& fact) {
     store::Fact s = fact;
-    s.created_at = s.updated_at = sql::now_utc();
+    // A time the caller gives is kept (a memory imported with its history); otherwise now.
+    s.updated_at = sql::now_utc();
+    if (s.created_at == Timestamp{}) s.created_at = s.updated_at;
     Values values{s.category,   s.content, s.memory_type, s.importance,         s.confidence,
                   s.source,     opt(s.source_conversation_id), s.is_active, s.is_private, opt(s.superseded_by),
                   opt(s.expires_at), s.created_at, s.updated_at, opt(s.last_accessed)};
@@ -620,8 +622,10 @@ struct Memory::Impl {
     const double half_life = o.half_life_days.value_or(options.half_life_days);
     std::optional<std::vector<float>> query_vector;
     try {
-      auto vectors_out = embedder.embed({std::string(query)});
-      if (!vectors_out.empty()) query_vector = std::move(vectors_out.front());
+      if (o.use_vectors) {
+        auto vectors_out = embedder.embed({std::string(query)});
+        if (!vectors_out.empty()) query_vector = std::move(vectors_out.front());
+      }
     } catch (const Error&) {
       // Embedding server down: keyword results only, each marked as such by its scores.
     }
@@ -648,7 +652,8 @@ struct Memory::Impl {
           parts.vector_similarity = 1.0 - matches.distances[i];
         }
       }
-      auto hits = keyword_hits(kind, query, o, candidates);
+      const auto hits = o.use_keywords ? keyword_hits(kind, query, o, candidates)
+                                       : std::vector<std::pair<std::int64_t, double>>{};
       for (std::size_t i = 0; i < hits.size(); ++i) {
         auto& parts = found[hits[i].first];
         parts.keyword_rank = i + 1;

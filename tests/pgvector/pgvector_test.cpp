@@ -121,6 +121,38 @@ INSTANTIATE_TEST_SUITE_P(Backends, PgvectorBadInput,
                          ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
                          [](const auto& param_info) { return test::backend_name(param_info.param); });
 
+struct RandomRecords {
+  std::size_t dimension;
+  int count;
+  float scale;
+  int buckets;
+};
+
+struct SameCollection {
+  std::shared_ptr<Collection> on_pg;
+  std::shared_ptr<Collection> local;
+  std::vector<Record> records;
+};
+
+// One collection of normal random records, made the same in both stores, to compare them.
+SameCollection same_random_collection(VectorStore& pg_store, VectorStore& embedded_store, const std::string& name,
+                                      Distance distance, const RandomRecords& shape, std::mt19937& rng) {
+  std::normal_distribution<float> normal;
+  CollectionConfig config;
+  config.name = name;
+  config.dimension = shape.dimension;
+  config.distance = distance;
+  SameCollection made{pg_store.create_collection(config), embedded_store.create_collection(config), {}};
+  for (int i = 0; i < shape.count; ++i) {
+    std::vector<float> v(shape.dimension);
+    for (auto& x : v) x = normal(rng) * shape.scale;
+    made.records.push_back({"r" + std::to_string(i), v, std::nullopt, Json{{"bucket", i % shape.buckets}}});
+  }
+  made.on_pg->add(made.records);
+  made.local->add(made.records);
+  return made;
+}
+
 // Past the point where the planner uses the HNSW index, a selective filter must still give k
 // results (pgvector's iterative scan, or the exact fallback), with the embedded store's distances.
 TEST(PgvectorStore, FilteredQueriesReturnKWhenKMatchAndDistancesMatchTheEmbeddedStore) {
@@ -130,22 +162,10 @@ TEST(PgvectorStore, FilteredQueriesReturnKWhenKMatchAndDistancesMatchTheEmbedded
   auto pg_store = pg.open();
   auto embedded_store = embedded.open();
   std::mt19937 rng(7);
-  std::normal_distribution<float> normal;
   for (Distance distance : {Distance::cosine, Distance::l2, Distance::ip}) {
-    CollectionConfig config;
-    config.name = std::string("k-") + to_string(distance);
-    config.dimension = 16;
-    config.distance = distance;
-    auto on_pg = pg_store->create_collection(config);
-    auto local = embedded_store->create_collection(config);
-    std::vector<Record> records;
-    for (int i = 0; i < 3000; ++i) {
-      std::vector<float> v(16);
-      for (auto& x : v) x = normal(rng) * 0.25f;
-      records.push_back({"r" + std::to_string(i), v, std::nullopt, Json{{"bucket", i % 100}}});
-    }
-    on_pg->add(records);
-    local->add(records);
+    auto [on_pg, local, records] =
+        same_random_collection(*pg_store, *embedded_store, std::string("k-") + to_string(distance), distance,
+                               {.dimension = 16, .count = 3000, .scale = 0.25f, .buckets = 100}, rng);
     QueryRequest q;
     q.embeddings = {records[5].embedding};
     q.n_results = 10;
@@ -196,22 +216,10 @@ TEST(PgvectorStore, HalfvecCollectionsAgreeWithTheEmbeddedStoreWithinHalfPrecisi
   auto pg_store = open_pgvector_store(settings);
   auto embedded_store = embedded.open();
   std::mt19937 rng(11);
-  std::normal_distribution<float> normal;
   for (Distance distance : {Distance::cosine, Distance::l2, Distance::ip}) {
-    CollectionConfig config;
-    config.name = std::string("half-") + to_string(distance);
-    config.dimension = 32;
-    config.distance = distance;
-    auto on_pg = pg_store->create_collection(config);
-    auto local = embedded_store->create_collection(config);
-    std::vector<Record> records;
-    for (int i = 0; i < 500; ++i) {
-      std::vector<float> v(32);
-      for (auto& x : v) x = normal(rng) * 0.2f;
-      records.push_back({"r" + std::to_string(i), v, std::nullopt, Json{{"bucket", i % 10}}});
-    }
-    on_pg->add(records);
-    local->add(records);
+    auto [on_pg, local, records] =
+        same_random_collection(*pg_store, *embedded_store, std::string("half-") + to_string(distance), distance,
+                               {.dimension = 32, .count = 500, .scale = 0.2f, .buckets = 10}, rng);
     GetRequest g;
     g.ids = {"r7"};
     g.include = include_embeddings;
