@@ -41,6 +41,7 @@ void register_backup_commands(CLI::App& app, Context& context);    // backup, ba
 void register_vector_import_chroma(CLI::App& group, Context& context);  // vectors import-chroma
 void register_serve_commands(CLI::App& app, Context& context);     // serve (src/cli/serve_commands.cpp)
 void register_mcp_command(CLI::App& app, Context& context);        // mcp (src/cli/mcp_command.cpp)
+void register_memory_commands(CLI::App& app, Context& context);    // memory ... (src/cli/memory_commands.cpp)
 // `bench` is created by main; each benchmark adds itself as a subcommand of it.
 void register_bench_writes(CLI::App& bench, Context& context);   // bench writes   (src/cli/bench_writes.cpp)
 void register_bench_pool(CLI::App& bench, Context& context);     // bench pool     (src/cli/bench_pool.cpp)
