@@ -150,6 +150,33 @@ struct ProcessStats {
   std::string last_error;    // of the last failed batch
 };
 
+// What verify() found for one kind (facts or episodes), against memory_collections' record.
+struct VerifyKind {
+  Kind kind = Kind::fact;
+  std::string collection;               // the collection queries use ("" when none is recorded yet)
+  std::string model;                    // the model recorded for it
+  std::optional<std::size_t> dimension;
+  std::size_t rows = 0;                 // facts / episodes rows
+  std::size_t vectors = 0;              // records in the collection
+  std::vector<std::int64_t> missing;    // rows without a vector, by id
+  std::vector<std::string> orphans;     // vector ids without a row
+  std::vector<std::int64_t> wrong_model;  // rows whose vector's metadata names another model
+};
+
+struct VerifyReport {
+  std::vector<VerifyKind> kinds;  // facts, then episodes
+  std::size_t pending = 0;        // outbox entries at the time of the check
+  bool clean() const;             // nothing missing, orphaned or from another model
+};
+
+// The counts `lunadb memory stats` prints.
+struct MemoryStats {
+  std::size_t facts = 0;
+  std::size_t episodes = 0;
+  std::size_t pending = 0;  // outbox entries
+  std::vector<VerifyKind> collections;  // per kind: collection, model, dimension, vectors (no lists)
+};
+
 class Memory {
  public:
   Memory(store::Store& store, vector::VectorStore& vectors, Embedder& embedder, MemoryOptions options = {});
@@ -188,6 +215,19 @@ class Memory {
   // cannot empty it.
   void flush();
   std::size_t pending_count();
+
+  MemoryStats stats();
+
+  // Compares every fact and episode row with the vectors of its kind's collection: rows written
+  // behind the Memory's back (without outbox entries), vectors whose row is gone, vectors made by
+  // another model than the one memory_collections records. Read-only; lists are sorted.
+  VerifyReport verify();
+  // Fixes what verify() finds: deletes orphan vectors and wrong-model vectors, writes outbox
+  // entries for the missing and wrong-model rows, applies the outbox, and returns a fresh
+  // verify(). Error(usage) when the embedder's model is not the recorded one (repairing would
+  // write more wrong-model vectors: reindex instead); Error(embedding) when the outbox cannot be
+  // emptied.
+  VerifyReport repair();
 
   // Stats of the last replay in the constructor.
   const ProcessStats& replay_stats() const;

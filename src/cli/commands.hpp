@@ -44,6 +44,7 @@ void register_vector_copy(CLI::App& group, Context& context);           // vecto
 std::string store_location(const Settings& settings);
 void register_serve_commands(CLI::App& app, Context& context);     // serve (src/cli/serve_commands.cpp)
 void register_mcp_command(CLI::App& app, Context& context);        // mcp (src/cli/mcp_command.cpp)
+void register_memory_commands(CLI::App& app, Context& context);    // memory ... (src/cli/memory_commands.cpp)
 // `bench` is created by main; each benchmark adds itself as a subcommand of it.
 void register_bench_writes(CLI::App& bench, Context& context);   // bench writes   (src/cli/bench_writes.cpp)
 void register_bench_pool(CLI::App& bench, Context& context);     // bench pool     (src/cli/bench_pool.cpp)

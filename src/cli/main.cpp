@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
   register_backup_commands(app, context);
   register_serve_commands(app, context);
   register_mcp_command(app, context);
+  register_memory_commands(app, context);
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks (writes, pool, vectors, backup, memory)");
   bench->require_subcommand(1);
   register_bench_writes(*bench, context);

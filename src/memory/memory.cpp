@@ -7,6 +7,7 @@
 #include "lunadb/memory.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <map>
@@ -327,8 +328,12 @@ struct Memory::Impl {
         col = collection(kind, embeddings.front().size());
         std::vector<vector::Record> records;
         for (std::size_t i = 0; i < to_embed.size(); ++i) {
+          // The model is stamped on each vector (refreshes leave it alone) so verify() can tell
+          // vectors of another model apart from the rest of the collection.
+          vector::Json metadata = metadata_of(*to_embed[i]);
+          metadata["model"] = embedder.model();
           records.push_back({std::to_string(to_embed[i]->id), std::move(embeddings[i]), to_embed[i]->text,
-                             metadata_of(*to_embed[i])});
+                             std::move(metadata)});
         }
         col->upsert(records);
         stats.applied += records.size();
@@ -540,6 +545,136 @@ struct Memory::Impl {
       receipt.vectors_pending = true;
     }
     return receipt;
+  }
+
+  // ---- verify / repair ----
+
+  // memory_collections' row for `kind`, as a VerifyKind without counts; nullopt when none yet.
+  std::optional<VerifyKind> recorded(Kind kind) {
+    auto lease = store.connection_source().acquire();
+    Values key{std::string(to_string(kind))};
+    auto st = lease->prepare("SELECT " + q("collection") + ", " + q("model") + ", " + q("dimension") + " FROM " +
+                             q("memory_collections") + " WHERE " + q("kind") + " = ?");
+    st->bind_all(key);
+    if (!st->step()) return std::nullopt;
+    VerifyKind out;
+    out.kind = kind;
+    out.collection = st->get_text(0);
+    out.model = st->get_optional_text(1).value_or("");
+    if (auto d = st->get_optional_int64(2)) out.dimension = static_cast<std::size_t>(*d);
+    return out;
+  }
+
+  std::size_t count_rows(Kind kind) {
+    auto lease = store.connection_source().acquire();
+    auto st = lease->prepare("SELECT COUNT(*) FROM " + q(kind == Kind::fact ? "facts" : "episodes"));
+    return st->step() ? static_cast<std::size_t>(st->get_int64(0)) : 0;
+  }
+
+  // The collection of `kind` as it stands, without creating one; its record refreshed.
+  VerifyKind describe(Kind kind, std::shared_ptr<vector::Collection>& col) {
+    col = collection(kind, std::nullopt);
+    VerifyKind out = recorded(kind).value_or(VerifyKind{});
+    out.kind = kind;
+    if (col) out.vectors = col->count();
+    return out;
+  }
+
+  VerifyReport verify() {
+    VerifyReport report;
+    report.pending = count_pending();
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      std::shared_ptr<vector::Collection> col;
+      VerifyKind k = describe(kind, col);
+      std::set<std::int64_t> rows;
+      {
+        auto lease = store.connection_source().acquire();
+        auto st = lease->prepare("SELECT " + q("id") + " FROM " + q(kind == Kind::fact ? "facts" : "episodes"));
+        while (st->step()) rows.insert(st->get_int64(0));
+      }
+      k.rows = rows.size();
+      std::set<std::int64_t> with_vector;
+      if (col) {
+        vector::GetRequest get;
+        get.include = vector::include_metadatas;
+        auto all = col->get(get);
+        k.vectors = all.ids.size();
+        for (std::size_t i = 0; i < all.ids.size(); ++i) {
+          std::int64_t id = 0;
+          const std::string& text = all.ids[i];
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+          if (ec != std::errc() || end != text.data() + text.size() || !rows.count(id)) {
+            k.orphans.push_back(text);
+            continue;
+          }
+          with_vector.insert(id);
+          // A vector without the key predates the stamp; it is taken to be from the collection's model.
+          const auto& meta = all.metadatas[i];
+          if (!k.model.empty() && meta.is_object() && meta.contains("model") && meta["model"].is_string() &&
+              meta["model"].get<std::string>() != k.model)
+            k.wrong_model.push_back(id);
+        }
+      }
+      for (auto id : rows)
+        if (!with_vector.count(id)) k.missing.push_back(id);
+      std::sort(k.orphans.begin(), k.orphans.end());
+      std::sort(k.wrong_model.begin(), k.wrong_model.end());
+      report.kinds.push_back(std::move(k));
+    }
+    return report;
+  }
+
+  VerifyReport repair() {
+    VerifyReport found = verify();
+    for (const auto& k : found.kinds) {
+      if ((!k.missing.empty() || !k.wrong_model.empty()) && !k.model.empty() && k.model != embedder.model())
+        throw Error(ErrorKind::usage, std::string("memory repair: the ") + to_string(k.kind) + " collection '" +
+                                          k.collection + "' is recorded with model '" + k.model +
+                                          "' but the embedder is '" + embedder.model() +
+                                          "'; repairing would mix models: run `lunadb memory reindex` instead");
+    }
+    for (const auto& k : found.kinds) {
+      // Wrong-model vectors go first: with the same text still stored, applying the entry would
+      // only refresh their metadata and keep the foreign embedding.
+      std::vector<std::string> doomed = k.orphans;
+      for (auto id : k.wrong_model) doomed.push_back(std::to_string(id));
+      if (!doomed.empty()) {
+        if (auto col = collection(k.kind, std::nullopt)) {
+          for (std::size_t start = 0; start < doomed.size(); start += kIdsPerStatement) {
+            vector::DeleteRequest del;
+            del.ids.assign(doomed.begin() + static_cast<std::ptrdiff_t>(start),
+                           doomed.begin() + static_cast<std::ptrdiff_t>(std::min(doomed.size(), start + kIdsPerStatement)));
+            col->remove(del);
+          }
+        }
+      }
+      std::vector<std::int64_t> rows = k.missing;
+      rows.insert(rows.end(), k.wrong_model.begin(), k.wrong_model.end());
+      if (!rows.empty()) {
+        write([&](sql::Connection& c) {
+          for (auto id : rows) enqueue(c, k.kind, id);
+        });
+      }
+    }
+    auto stats = process(true);
+    if (stats.pending > 0)
+      throw Error(ErrorKind::embedding, "memory repair: " + std::to_string(stats.pending) +
+                                            " outbox entries still pending: " + stats.last_error);
+    return verify();
+  }
+
+  MemoryStats memory_stats() {
+    MemoryStats out;
+    out.facts = count_rows(Kind::fact);
+    out.episodes = count_rows(Kind::episode);
+    out.pending = count_pending();
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      std::shared_ptr<vector::Collection> col;
+      VerifyKind k = describe(kind, col);
+      k.rows = kind == Kind::fact ? out.facts : out.episodes;
+      out.collections.push_back(std::move(k));
+    }
+    return out;
   }
 
   // ---- recall ----
@@ -885,6 +1020,18 @@ void Memory::flush() {
 }
 
 std::size_t Memory::pending_count() { return impl_->count_pending(); }
+
+bool VerifyReport::clean() const {
+  return std::all_of(kinds.begin(), kinds.end(), [](const VerifyKind& k) {
+    return k.missing.empty() && k.orphans.empty() && k.wrong_model.empty();
+  });
+}
+
+MemoryStats Memory::stats() { return impl_->memory_stats(); }
+
+VerifyReport Memory::verify() { return impl_->verify(); }
+
+VerifyReport Memory::repair() { return impl_->repair(); }
 
 const ProcessStats& Memory::replay_stats() const { return impl_->replay; }
 

@@ -20,7 +20,7 @@ using Result = lunadb::test::CliResult;
 TEST(Cli, HelpOnEveryCommandExitsZero) {
   TempDir dir;
   for (std::string command : {"", "config", "status", "upgrade", "downgrade", "current", "history", "heads", "stamp",
-                              "revision", "check", "ping", "vectors", "bench"}) {
+                              "revision", "check", "ping", "vectors", "bench", "memory"}) {
     Result result = run_lunadb(dir, command + " --help");
     EXPECT_EQ(result.code, 0) << command << ": " << result.output;
     EXPECT_NE(result.output.find("Usage"), std::string::npos) << command;

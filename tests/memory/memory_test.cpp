@@ -419,6 +419,81 @@ TEST_P(MemoryTest, WorkerAppliesTheOutboxInTheBackground) {
   EXPECT_TRUE(has_vector(kFactsCollection, result.fact.id));
 }
 
+// Rows written straight through the Store (as Luna's own Python code writes them: no outbox
+// entry), a vector added straight to the collection, and a vector overwritten with another
+// model's: verify() names each, repair() fixes them, and a fresh verify() is clean.
+TEST_P(MemoryTest, VerifyAndRepairRowsAndVectorsWrittenBehindItsBack) {
+  auto kept = memory().remember(fact("preference", "User likes jazz records")).fact;
+  auto foreign = memory().remember(fact("preference", "User collects old maps")).fact;
+  auto clean = memory().verify();
+  EXPECT_TRUE(clean.clean());
+  ASSERT_EQ(clean.kinds.size(), 2u);
+  EXPECT_EQ(clean.kinds[0].rows, 2u);
+  EXPECT_EQ(clean.kinds[0].vectors, 2u);
+  EXPECT_EQ(clean.kinds[0].model, "test-model");
+  EXPECT_EQ(clean.kinds[0].dimension, 16u);
+
+  auto behind = store_->facts().add(fact("goal", "User wants to learn the cello"));
+  auto conversation = store_->conversations().add({});
+  store::Episode draft;
+  draft.conversation_id = conversation.id;
+  draft.summary = "Talked about learning the cello";
+  auto episode = store_->episodes().upsert(draft);
+  auto col = vectors_->get_collection(kFactsCollection);
+  col->upsert({vector::Record{"987654", std::vector<float>(16, 0.25f), "a fact nobody has", {{"kind", "fact"}}}});
+  col->update({vector::RecordUpdate{std::to_string(foreign.id),
+                                    test::FakeEmbeddingServer::vector_for("other-model", foreign.content, 16),
+                                    std::nullopt, {{"model", "other-model"}}}});
+
+  auto found = memory().verify();
+  EXPECT_FALSE(found.clean());
+  EXPECT_EQ(found.kinds[0].missing, std::vector<std::int64_t>{behind.id});
+  EXPECT_EQ(found.kinds[0].orphans, std::vector<std::string>{"987654"});
+  EXPECT_EQ(found.kinds[0].wrong_model, std::vector<std::int64_t>{foreign.id});
+  EXPECT_EQ(found.kinds[1].missing, std::vector<std::int64_t>{episode.id});
+  EXPECT_TRUE(found.kinds[1].orphans.empty());
+
+  // An embedder of another model than the recorded one would mix models: refused.
+  {
+    auto settings = settings_;
+    settings.ollama_embed_model = "other-model";
+    auto other = make_embedder(settings, RetryPolicy{1ms, 2ms, 10ms});
+    auto o = options();
+    o.replay_on_open = false;
+    Memory wrong(*store_, *vectors_, *other, o);
+    try {
+      wrong.repair();
+      ADD_FAILURE() << "repair with another model must be refused";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::usage);
+    }
+  }
+
+  auto repaired = memory().repair();
+  EXPECT_TRUE(repaired.clean());
+  EXPECT_EQ(repaired.kinds[0].vectors, 3u);
+  EXPECT_EQ(repaired.kinds[1].vectors, 1u);
+  EXPECT_EQ(memory().pending_count(), 0u);
+  EXPECT_FALSE(has_vector(kFactsCollection, 987654));
+  EXPECT_TRUE(has_vector(kEpisodesCollection, episode.id));
+  EXPECT_EQ(metadata_of(foreign.id)["model"], "test-model");
+  EXPECT_EQ(metadata_of(behind.id)["category"], "goal");
+  // The re-embedded vector is the current model's again: its own text is at similarity 1.
+  auto exact = memory().recall(foreign.content, opts([](RecallOptions& o) { o.k = 1; }));
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact.front().id, foreign.id);
+  EXPECT_NEAR(*exact.front().scores.vector_similarity, 1.0, 1e-5);
+  EXPECT_TRUE(memory().verify().clean());
+  EXPECT_EQ(kept.id, memory().recall(kept.content, opts([](RecallOptions& o) { o.k = 1; })).front().id);
+
+  auto stats = memory().stats();
+  EXPECT_EQ(stats.facts, 3u);
+  EXPECT_EQ(stats.episodes, 1u);
+  EXPECT_EQ(stats.pending, 0u);
+  EXPECT_EQ(stats.collections[0].vectors, 3u);
+  EXPECT_EQ(stats.collections[0].collection, kFactsCollection);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MemoryTest,
                          ::testing::Values(Backend{"sqlite", nullptr}, Backend{"postgresql", test::pg_url},
                                            Backend{"mysql", test::mysql_url}),
