@@ -407,13 +407,18 @@ std::vector<std::string> Migrator::upgrade(std::string_view target) {
     // A database Luna's create_all() made has its tables but no alembic_version: creating them
     // again would fail on the first one, so it is taken over first.
     const Adoption adoption = migrate::inspect_adoption(c, set, rows);
-    if (adoption.state == Adoption::State::mismatch) {
+    // SQLite takes no lock for this first look: another run may have committed its first revision
+    // (tables and version row together) between the two reads, and then its row decides.
+    if (c.backend() == Backend::sqlite && adoption.state != Adoption::State::adoptable) {
+      if (auto again = read_rows(c); !again.empty()) rows = std::move(again);
+    }
+    if (rows.empty() && adoption.state == Adoption::State::mismatch) {
       throw Error(ErrorKind::migration,
                   fmt::format("the database has Luna's tables but no alembic_version, and it differs from Luna's schema:\n  {}\n"
                               "nothing was changed; `lunadb adopt` shows the same report",
                               fmt::join(adoption.differences, "\n  ")));
     }
-    if (adoption.state == Adoption::State::adoptable) {
+    if (rows.empty() && adoption.state == Adoption::State::adoptable) {
       impl_->say(fmt::format("Adopting a database made by Luna's create_all(): it matches revision {}", adoption.revision));
       impl_->stamp_locked(adoption.revision, false);
       rows = read_rows(c);
