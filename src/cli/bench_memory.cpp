@@ -11,6 +11,7 @@
 // The database is a fresh SQLite file under --dir unless --url names an empty server database.
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -194,14 +195,12 @@ void run(const Options& options) {
         ++q->queries;
       }
     }
-    for (Quality* q : {&result.overall}) {
-      q->recall_at_10 /= static_cast<double>(std::max<std::size_t>(q->queries, 1));
-      q->mrr /= static_cast<double>(std::max<std::size_t>(q->queries, 1));
-    }
-    for (auto& [kind, q] : result.by_kind) {
+    const auto average = [](Quality& q) {
       q.recall_at_10 /= static_cast<double>(std::max<std::size_t>(q.queries, 1));
       q.mrr /= static_cast<double>(std::max<std::size_t>(q.queries, 1));
-    }
+    };
+    average(result.overall);
+    for (auto& [kind, q] : result.by_kind) average(q);
     result.p50_ms = percentile(latencies, 0.50);
     result.p95_ms = percentile(latencies, 0.95);
     results.push_back(std::move(result));
