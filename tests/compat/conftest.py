@@ -31,6 +31,13 @@ class Database:
         assert done.returncode == expect, f"lunadb {' '.join(args)} exited {done.returncode}:\n{output}"
         return output
 
+    def head(self):
+        """The one head revision of lunadb's migration chain, as `lunadb heads` reports it, so the suite
+        follows new revisions instead of naming the newest one."""
+        heads = [line.split()[0] for line in self.lunadb("heads").splitlines() if line.endswith("(head)")]
+        assert len(heads) == 1, f"expected one head, lunadb heads printed {heads}"
+        return heads[0]
+
 
 @pytest.fixture(params=BACKENDS)
 def database(request, tmp_path):
