@@ -693,6 +693,19 @@ struct Memory::Impl {
     return out;
   }
 
+  // filter_sql() evaluated on a loaded row.
+  static bool passes_filters(const Row& row, const RecallOptions& o) {
+    if (row.kind == Kind::fact) {
+      if (o.category && row.category != *o.category) return false;
+      if (o.memory_type && row.memory_type != *o.memory_type) return false;
+      if (o.active && row.is_active != *o.active) return false;
+      if (o.is_private && row.is_private != *o.is_private) return false;
+    }
+    if (o.created_from && row.created_at < *o.created_from) return false;
+    if (o.created_to && !(row.created_at < *o.created_to)) return false;
+    return true;
+  }
+
   vector::Json vector_filter(Kind kind, const RecallOptions& o) const {
     vector::Json parts = vector::Json::array();
     if (kind == Kind::fact) {
@@ -716,17 +729,49 @@ struct Memory::Impl {
     const std::string column = kind == Kind::fact ? "content" : "summary";
     // The same words on every backend: a query without one (only emoji or punctuation) has no
     // keyword part (PostgreSQL would otherwise log a NOTICE for the empty tsquery).
-    const std::string match = fts5_match_expression(query);
-    if (match.empty()) return hits;
+    auto words = query_words(query);
+    if (words.empty()) return hits;
+    auto lease = store.connection_source().acquire();
     Values values;
     std::string text;
     if (backend == Backend::sqlite) {
       const std::string fts = "lunadb_" + table + "_fts";
-      values.emplace_back(match);
-      text = "SELECT t." + q("id") + ", -bm25(" + fts + ") FROM " + fts + " JOIN " + q(table) + " t ON t." + q("id") +
-             " = " + fts + ".rowid WHERE " + fts + " MATCH ?" + filter_sql(kind, o, values, "t.") + " ORDER BY bm25(" +
-             fts + "), t." + q("id");
-    } else if (backend == Backend::postgresql) {
+      // bm25 is computed for every row any word matches: words as common as "is" would make a
+      // query cost a scan of the memory. The rarest words that together match at most
+      // kKeywordRowBudget rows rank as well (a common word's idf is small) at a bounded cost.
+      const std::string vocab = fts + "_vocab";
+      lease->execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp." + vocab + " USING fts5vocab(main, " + fts + ", row)");
+      auto df = lease->prepare("SELECT doc FROM temp." + vocab + " WHERE term = ?");
+      words = words_within_budget(words, [&](const std::string& word) -> std::int64_t {
+        df->reset();
+        df->bind_all(Values{word});
+        return df->step() ? df->get_int64(0) : 0;
+      });
+      if (words.empty()) return hits;
+      // The best-ranked matches first, inside FTS5, then the filters on those rows only: joining
+      // every match to its row to filter it cost more than the ranking. The filters pass most
+      // rows; when they leave fewer than `limit` of the 4 * limit best, every match is filtered.
+      const std::string match = fts5_match_expression(words);
+      Values filter_values;
+      const std::string filters = filter_sql(kind, o, filter_values, "t.");
+      auto run = [&](const std::string& from_matches) {
+        Values all{match};
+        all.insert(all.end(), filter_values.begin(), filter_values.end());
+        auto st = lease->prepare("SELECT t." + q("id") + ", -m.s FROM (" + from_matches + ") m JOIN " + q(table) +
+                                 " t ON t." + q("id") + " = m.id WHERE 1 = 1" + filters + " ORDER BY m.s, t." + q("id") +
+                                 " LIMIT " + std::to_string(limit));
+        st->bind_all(all);
+        std::vector<std::pair<std::int64_t, double>> out;
+        while (st->step()) out.emplace_back(st->get_int64(0), st->get_double(1));
+        return out;
+      };
+      const std::string matches = "SELECT rowid AS id, bm25(" + fts + ") AS s FROM " + fts + " WHERE " + fts + " MATCH ?";
+      const std::size_t best = 4 * limit;
+      hits = run(matches + " ORDER BY s LIMIT " + std::to_string(best));
+      if (hits.size() < limit && !filters.empty()) hits = run(matches);
+      return hits;
+    }
+    if (backend == Backend::postgresql) {
       // plainto_tsquery joins the words with & (all required); | makes any word a hit, as bm25's OR.
       values.emplace_back(std::string(query));
       const std::string vec = "to_tsvector('simple', t." + q(column) + ")";
@@ -743,7 +788,6 @@ struct Memory::Impl {
       return hits;  // SQL Server: no keyword part (docs/memory.md)
     }
     text = dialect.paginate(text, static_cast<std::int64_t>(limit), 0);
-    auto lease = store.connection_source().acquire();
     auto st = lease->prepare(text);
     st->bind_all(values);
     while (st->step()) hits.emplace_back(st->get_int64(0), st->get_double(1));
@@ -798,16 +842,17 @@ struct Memory::Impl {
       std::vector<std::int64_t> ids;
       for (const auto& [id, parts] : found) ids.push_back(id);
       // The rows decide: a vector whose row is gone or no longer matches the filters drops out.
-      Values condition_values;
-      std::string condition = filter_sql(kind, o, condition_values, "");
+      // The filters are applied here rather than in the SQL: with them in the WHERE clause SQLite
+      // (without ANALYZE statistics) scans ix_facts_is_active_category, every active fact,
+      // instead of looking up the few candidate ids.
       std::map<std::int64_t, Row> rows;
       {
         auto lease = store.connection_source().acquire();
-        rows = load_rows(*lease, kind, ids, condition, condition_values);
+        rows = load_rows(*lease, kind, ids);
       }
       for (auto& [id, parts] : found) {
         auto row = rows.find(id);
-        if (row == rows.end()) continue;
+        if (row == rows.end() || !passes_filters(row->second, o)) continue;
         if (parts.vector_rank) parts.rrf += 1.0 / (kRrfK + static_cast<double>(*parts.vector_rank));
         if (parts.keyword_rank) parts.rrf += 1.0 / (kRrfK + static_cast<double>(*parts.keyword_rank));
         parts.importance_weight = 0.5 + std::clamp(row->second.importance, 0.0, 1.0);

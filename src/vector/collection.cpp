@@ -582,6 +582,47 @@ std::vector<std::pair<float, std::uint32_t>> CollectionImpl::search_one(const st
   }
 }
 
+std::optional<double> CollectionImpl::estimate_broad_filter(const Filter& filter) const {
+  // Evenly spaced slots; a filter that passes these but few others is caught by the fallback in
+  // search_broad_filter, so a skewed sample costs time, never results.
+  const std::size_t step = std::max<std::size_t>(1, slots_.size() / kBroadFilterSample);
+  std::size_t sampled = 0;
+  std::size_t passed = 0;
+  for (std::size_t s = 0; s < slots_.size(); s += step) {
+    if (!slots_[s].live) continue;
+    ++sampled;
+    if (filter.matches(slots_[s].metadata, slots_[s].document)) ++passed;
+  }
+  if (sampled < kBroadFilterSample / 2) return std::nullopt;
+  const double fraction = double(passed) / double(sampled);
+  if (fraction < kBroadFilterMinimumFraction) return std::nullopt;
+  return fraction;
+}
+
+std::optional<std::vector<std::pair<float, std::uint32_t>>> CollectionImpl::search_broad_filter(
+    const std::vector<float>& query, std::size_t k, std::size_t ef_base, const Filter& filter, double fraction) const {
+  std::vector<char> verdict(slots_.size(), 0);  // 0: not evaluated yet, 1: passes, 2: fails
+  auto passes = [&](std::uint32_t s) {
+    if (!verdict[s]) verdict[s] = filter.matches(slots_[s].metadata, slots_[s].document) ? 1 : 2;
+    return verdict[s] == 1;
+  };
+  // The same widening as search_one() applies for an exactly counted filter.
+  const double widen = 1.0 / fraction;
+  std::size_t fetch = static_cast<std::size_t>(std::ceil(double(k) * widen * 2.0));
+  ef_base = std::min<std::size_t>(static_cast<std::size_t>(std::ceil(double(ef_base) * widen)), std::max(live_, ef_base));
+  for (;;) {
+    auto found = index_->search(query.data(), fetch, std::max(ef_base, fetch));
+    std::vector<std::pair<float, std::uint32_t>> out;
+    for (const auto& hit : found) {
+      if (hit.second >= slots_.size() || !slots_[hit.second].live || !passes(hit.second)) continue;
+      out.push_back(hit);
+      if (out.size() == k) return out;
+    }
+    if (fetch >= live_ / 2) return std::nullopt;
+    fetch *= 4;
+  }
+}
+
 std::vector<std::pair<float, std::uint32_t>> CollectionImpl::sample_search(const std::vector<float>& query, std::size_t k,
                                                                            const SearchTuner::Plan& plan) const {
   using Clock = std::chrono::steady_clock;
@@ -625,10 +666,35 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
 
   std::shared_lock state(state_mutex_);
   check_usable();  // again, now that no write can be half-applied
+  // Search effort: what the caller asked for, else the tuner's plan (search_tuner.hpp).
+  const std::size_t k = request.n_results;
+  std::optional<SearchTuner::Plan> plan;
+  std::size_t ef_base = 0;  // 0: exact scan
+  if (request.exact) {
+    ef_base = 0;
+  } else if (request.ef_search) {
+    ef_base = std::max<std::size_t>({*request.ef_search, k, 1});
+  } else if (graph_searchable()) {
+    plan = tuner_.plan(live_, k);
+    ef_base = plan->mode == SearchTuner::Mode::exact ? 0 : plan->ef;
+  }
+  if (plan && plan->mode == SearchTuner::Mode::sampling && (!filter.empty() || !request.ids.empty())) {
+    // Filtered queries are not samples: their cost depends on the filter, not on the graph.
+    ef_base = std::max(plan->ladder.front(), 2 * k);
+  }
+  const bool restricted = !filter.empty() || !request.ids.empty();
+  // A filter most records pass (the memory engine's is_active = true, say) is cheaper to check on
+  // the graph's hits than on every record before the search: estimate its share on a sample.
+  std::optional<double> broad_fraction;
+  if (restricted && request.ids.empty() && ef_base != 0 && graph_searchable() && live_ >= kBroadFilterMinimumRecords)
+    broad_fraction = estimate_broad_filter(filter);
+
   std::vector<std::uint32_t> allowed;
   std::vector<char> mask;
-  const bool restricted = !filter.empty() || !request.ids.empty();
-  if (restricted) {
+  bool allowed_computed = false;
+  auto compute_allowed = [&] {
+    if (allowed_computed) return;
+    allowed_computed = true;
     mask.assign(slots_.size(), 0);
     auto consider = [&](std::uint32_t s) {
       if (slots_[s].live && !mask[s] && filter.matches(slots_[s].metadata, slots_[s].document)) {
@@ -644,28 +710,21 @@ std::vector<Matches> CollectionImpl::query(const QueryRequest& request) const {
     } else {
       for (std::uint32_t s = 0; s < slots_.size(); ++s) consider(s);
     }
-  }
-  // Search effort: what the caller asked for, else the tuner's plan (search_tuner.hpp).
-  const std::size_t k = request.n_results;
-  std::optional<SearchTuner::Plan> plan;
-  std::size_t ef_base = 0;  // 0: exact scan
-  if (request.exact) {
-    ef_base = 0;
-  } else if (request.ef_search) {
-    ef_base = std::max<std::size_t>({*request.ef_search, k, 1});
-  } else if (graph_searchable()) {
-    plan = tuner_.plan(live_, k);
-    ef_base = plan->mode == SearchTuner::Mode::exact ? 0 : plan->ef;
-  }
+  };
+  if (restricted && !broad_fraction) compute_allowed();
   std::vector<Matches> results;
   results.reserve(queries.size());
   for (const auto& q : queries) {
     Matches m;
-    if (!restricted || !allowed.empty()) {
+    std::optional<std::vector<std::pair<float, std::uint32_t>>> broad_hits;
+    if (broad_fraction && !allowed_computed) broad_hits = search_broad_filter(q, k, ef_base, filter, *broad_fraction);
+    if (restricted && !broad_hits) compute_allowed();
+    if (broad_hits || !restricted || !allowed.empty()) {
       std::vector<std::pair<float, std::uint32_t>> hits;
-      if (plan && plan->mode == SearchTuner::Mode::sampling) {
-        // Filtered queries are not samples: their cost depends on the filter, not on the graph.
-        hits = restricted ? search_one(q, k, std::max(plan->ladder.front(), 2 * k), &allowed, &mask) : sample_search(q, k, *plan);
+      if (broad_hits) {
+        hits = std::move(*broad_hits);
+      } else if (!restricted && plan && plan->mode == SearchTuner::Mode::sampling) {
+        hits = sample_search(q, k, *plan);
       } else {
         hits = search_one(q, k, ef_base, restricted ? &allowed : nullptr, restricted ? &mask : nullptr);
       }

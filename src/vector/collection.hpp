@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 
 #include "lunadb/vector.hpp"
 #include "vector/distance.hpp"
+#include "vector/filter.hpp"
 #include "vector/hnsw_index.hpp"
 #include "vector/io.hpp"
 #include "vector/record_db.hpp"
@@ -112,6 +114,20 @@ class CollectionImpl final : public Collection {
   std::vector<std::pair<float, std::uint32_t>> search_one(const std::vector<float>& query, std::size_t k, std::size_t ef_base,
                                                           const std::vector<std::uint32_t>* allowed,
                                                           const std::vector<char>* allowed_mask) const;
+  // The share of live records `filter` passes, from an even sample, when it is at least
+  // kBroadFilterMinimumFraction; nullopt otherwise or when too few records were sampled.
+  std::optional<double> estimate_broad_filter(const Filter& filter) const;
+  static constexpr std::size_t kBroadFilterMinimumRecords = 4096;
+  static constexpr std::size_t kBroadFilterSample = 512;
+  static constexpr double kBroadFilterMinimumFraction = 0.25;
+  // For a filter that most records pass: searches the graph and evaluates the filter only on the
+  // hits, memoised, instead of on every record first. `fraction` is the share of records the filter
+  // was estimated to pass. nullopt when the graph cannot deliver k matches (the filter is narrower
+  // than estimated): the caller falls back to evaluating it on every record.
+  std::optional<std::vector<std::pair<float, std::uint32_t>>> search_broad_filter(const std::vector<float>& query,
+                                                                                  std::size_t k, std::size_t ef_base,
+                                                                                  const Filter& filter,
+                                                                                  double fraction) const;
   // Answers exactly and measures the graph on the plan's ladder for the tuner.
   std::vector<std::pair<float, std::uint32_t>> sample_search(const std::vector<float>& query, std::size_t k,
                                                              const SearchTuner::Plan& plan) const;

@@ -500,6 +500,31 @@ TEST_P(MemoryTest, VerifyAndRepairRowsAndVectorsWrittenBehindItsBack) {
   EXPECT_EQ(stats.collections[0].collection, kFactsCollection);
 }
 
+// The keyword part ranks the best matches before filtering them (SQLite); when the filters reject
+// all of those, the active matches further down must still be found.
+TEST_P(MemoryTest, KeywordMatchesBehindManyFilteredOutOnesAreFound) {
+  for (int i = 0; i < 100; ++i) {
+    auto retired = fact("history", "harbour harbour harbour " + std::to_string(i));
+    retired.is_active = false;
+    store_->facts().add(retired);
+  }
+  auto a = memory().remember(fact("place", "User once walked along a long harbour wall near the old town")).fact;
+  auto b = memory().remember(fact("place", "User grew up by a harbour with fishing boats and a lighthouse")).fact;
+  auto found = memory().recall("harbour", opts([](RecallOptions& o) {
+    o.k = 2;
+    o.use_vectors = false;
+  }));
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ((std::set<std::int64_t>{found[0].id, found[1].id}), (std::set<std::int64_t>{a.id, b.id}));
+  auto inactive = memory().recall("harbour", opts([](RecallOptions& o) {
+    o.k = 5;
+    o.use_vectors = false;
+    o.active = false;
+  }));
+  ASSERT_EQ(inactive.size(), 5u);
+  for (const auto& r : inactive) EXPECT_FALSE(r.is_active);
+}
+
 // Many threads on one Memory, with the background worker and explicit process_pending() racing
 // it: writers remember, supersede and forget while readers recall. Named *Concurrency* so the
 // ThreadSanitizer build runs it. Afterwards the store has converged: verify() is clean, every

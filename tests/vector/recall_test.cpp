@@ -20,6 +20,21 @@ double exact_cosine(const std::vector<float>& a, const std::vector<float>& b) {
   return 1 - dot;  // both are unit vectors
 }
 
+// A collection of `data` with ids "0", "1", ... and one boolean metadata key per record.
+std::shared_ptr<Collection> filled_collection(VectorStore& store, const std::string& name,
+                                              const std::vector<std::vector<float>>& data, const std::string& key,
+                                              bool (*flag)(std::size_t)) {
+  CollectionConfig config;
+  config.name = name;
+  config.dimension = static_cast<int>(data.front().size());
+  auto c = store.create_collection(config);
+  std::vector<Record> batch;
+  for (std::size_t i = 0; i < data.size(); ++i)
+    batch.push_back(testing::make_record(std::to_string(i), data[i], std::nullopt, {{key, flag(i)}}));
+  c->add(batch);
+  return c;
+}
+
 TEST(VectorRecall, DefaultParamsReachRecallAt10OnClusteredData) {
   test::TempDir dir{"lunadb-vector-recall"};
   constexpr int kDim = 64;
@@ -31,13 +46,7 @@ TEST(VectorRecall, DefaultParamsReachRecallAt10OnClusteredData) {
     for (auto& x : q) x += 0.02f * std::normal_distribution<float>(0, 1)(rng);
   }
   auto store = VectorStore::open(dir.path());
-  CollectionConfig config;
-  config.name = "recall";
-  config.dimension = kDim;
-  auto c = store->create_collection(config);
-  std::vector<Record> batch;
-  for (std::size_t i = 0; i < kN; ++i) batch.push_back(testing::make_record(std::to_string(i), data[i], std::nullopt, {{"even", i % 2 == 0}}));
-  c->add(batch);
+  auto c = filled_collection(*store, "recall", data, "even", [](std::size_t i) { return i % 2 == 0; });
   ASSERT_TRUE(c->stats().hnsw_active);
 
   auto recall_for = [&](const Json& where) {
@@ -63,6 +72,54 @@ TEST(VectorRecall, DefaultParamsReachRecallAt10OnClusteredData) {
   };
   EXPECT_GE(recall_for(nullptr), 0.99);
   EXPECT_GE(recall_for({{"even", true}}), 0.99) << "filtered search over-fetches from the graph";
+}
+
+// A filter most records pass is checked on the graph's hits only, with its share estimated from
+// evenly spaced records. Here the filter passes exactly every 16th record, which is where such a
+// sample of 8192 records looks: the estimate says "all", the graph's hits mostly fail, and the
+// query must still return the exact k nearest passing records (fetching more from the graph, and
+// when even that falls short, evaluating the filter on every record), while a filter that passes 15 in 16 keeps its recall through the hit checks.
+TEST(VectorRecall, FiltersEstimatedBroadStillReturnTheNearestPassingRecords) {
+  test::TempDir dir{"lunadb-vector-broad-filter"};
+  constexpr int kDim = 32;
+  constexpr std::size_t kN = 8192;
+  auto data = testing::clustered_vectors(kN, kDim, 30, 5);
+  auto queries = testing::clustered_vectors(40, kDim, 30, 5);
+  auto store = VectorStore::open(dir.path());
+  auto c = filled_collection(*store, "broad", data, "tick", [](std::size_t i) { return i % 16 == 0; });
+  ASSERT_TRUE(c->stats().hnsw_active);
+
+  auto recall_for = [&](bool tick) {
+    QueryRequest q;
+    q.embeddings = queries;
+    q.n_results = 10;
+    q.where = {{"tick", tick}};
+    q.include = include_metadatas;
+    auto results = c->query(q);
+    std::size_t hits = 0;
+    for (std::size_t qi = 0; qi < queries.size(); ++qi) {
+      std::vector<std::pair<double, std::size_t>> exact;
+      for (std::size_t i = 0; i < kN; ++i)
+        if ((i % 16 == 0) == tick) exact.emplace_back(exact_cosine(queries[qi], data[i]), i);
+      std::partial_sort(exact.begin(), exact.begin() + 10, exact.end());
+      std::set<std::string> truth;
+      for (int i = 0; i < 10; ++i) truth.insert(std::to_string(exact[static_cast<std::size_t>(i)].second));
+      EXPECT_EQ(results[qi].ids.size(), 10u);
+      for (std::size_t r = 0; r < results[qi].ids.size(); ++r) {
+        EXPECT_EQ(results[qi].metadatas[r]["tick"], tick) << "a record the filter rejects was returned";
+        hits += truth.count(results[qi].ids[r]);
+      }
+    }
+    return double(hits) / double(10 * queries.size());
+  };
+  EXPECT_EQ(recall_for(true), 1.0) << "the narrow filter's fallback scans exactly";
+  EXPECT_GE(recall_for(false), 0.99);
+  // More results asked for than records pass: every passing record, as without the estimate.
+  QueryRequest all;
+  all.embeddings = {queries.front()};
+  all.n_results = 600;
+  all.where = {{"tick", true}};
+  EXPECT_EQ(c->query(all).front().ids.size(), kN / 16);
 }
 
 std::vector<std::vector<float>> uniform_unit_vectors(std::size_t n, int dim, std::uint32_t seed) {
