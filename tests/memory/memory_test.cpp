@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -879,6 +880,79 @@ TEST_P(MemoryTest, AfterAReindexToAModelOfTheSameDimensionTheOldModelNeverMixesI
   EXPECT_EQ(report.kinds[0].missing, std::vector<std::int64_t>{waiting.fact.id});
   EXPECT_TRUE(report.kinds[0].wrong_model.empty());
   EXPECT_EQ(report.pending, 1u);
+}
+
+// A reindex to a model of the same dimension while one thread keeps writing and another keeps
+// asking for a fact by its exact text: every answer comes from one model (the old one: the fact at
+// similarity 1; after the switch the old model's Memory has no vector part: nothing), and the
+// writes made meanwhile all end in the new collection.
+TEST_P(MemoryTest, ReindexWhileOtherThreadsWriteAndRecall) {
+  const auto probe = memory().remember(fact("probe", "User probe fact that nobody changes")).fact;
+  std::vector<std::int64_t> seeded;
+  for (int i = 0; i < 12; ++i) seeded.push_back(memory().remember(fact("bulk", "User bulk fact " + std::to_string(i))).fact.id);
+  embed_server_.set_delay(3ms);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::atomic<int> old_answers{0};
+  std::atomic<int> mixed{0};
+  std::thread writer([&] {
+    std::mt19937 rng(7);
+    for (int i = 0; !stop.load(); ++i) {
+      try {
+        const auto id = seeded[rng() % seeded.size()];
+        switch (i % 3) {
+          case 0: memory().remember(fact("bulk", "User fact written meanwhile " + std::to_string(i))); break;
+          case 1: memory().supersede(id, fact("bulk", "User bulk fact replaced " + std::to_string(i))); break;
+          default: memory().forget_fact(id); break;
+        }
+        ++writes;
+      } catch (const Error&) {
+        // Superseding or forgetting a fact that an earlier round forgot: not found.
+      }
+    }
+  });
+  std::thread reader([&] {
+    while (!stop.load()) {
+      auto found = memory().recall(probe.content, by_meaning_only());
+      if (found.empty()) continue;  // after the switch: the old model does not query the new vectors
+      if (found.front().id == probe.id && found.front().scores.vector_similarity &&
+          std::abs(*found.front().scores.vector_similarity - 1.0) < 1e-5) {
+        ++old_answers;
+      } else {
+        ++mixed;
+      }
+    }
+  });
+  auto model_c = scripted("model-c");
+  ReindexOptions o;
+  o.embedder = model_c.get();
+  o.batch_size = 2;
+  std::vector<ReindexResult> results;
+  try {
+    results = memory().reindex(std::string(kFactsCollection), std::string("model-c"), o);
+  } catch (...) {
+    stop = true;
+    writer.join();
+    reader.join();
+    throw;
+  }
+  std::this_thread::sleep_for(50ms);
+  stop = true;
+  writer.join();
+  reader.join();
+  embed_server_.set_delay(0ms);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_GT(writes.load(), 0);
+  EXPECT_GT(old_answers.load(), 0);
+  EXPECT_EQ(mixed.load(), 0) << "a query compared the old model's vector with the new model's vectors";
+
+  memory_.reset();
+  auto on_c = embedder_of("model-c");
+  Memory reopened(*store_, *vectors_, *on_c, options());  // applies what waited for model-c
+  reopened.flush();
+  EXPECT_TRUE(reopened.verify().clean());
+  expect_collection_mirrors_facts(std::string(kFactsCollection) + "_g2", "model-c", 16);
 }
 
 // SIGKILL at random points of a stream of remember / supersede / forget, with a slow embedding
