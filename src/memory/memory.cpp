@@ -1092,13 +1092,22 @@ struct Memory::Impl {
       kinds = {Kind::fact, Kind::episode};
     }
     std::lock_guard lock(reindex_mutex);
+    // Without a model, an interrupted reindex names it, for the kinds it did not reach yet too: a
+    // run over both kinds killed during the facts goes on with the same model for the episodes.
+    std::map<Kind, CollectionState> states;
+    std::optional<std::string> interrupted_model;
+    for (Kind kind : kinds) {
+      states[kind] = read_state(kind);
+      if (states[kind].next_collection && !interrupted_model) interrupted_model = states[kind].next_model;
+    }
+    const std::string default_model = model               ? *model
+                                      : interrupted_model ? *interrupted_model
+                                      : o.embedder        ? o.embedder->model()
+                                                          : embedder.model();
     std::vector<ReindexResult> results;
     for (Kind kind : kinds) {
-      const CollectionState state = read_state(kind);
-      std::string target_model = model ? *model
-                                 : state.next_collection ? state.next_model
-                                 : o.embedder           ? o.embedder->model()
-                                                        : embedder.model();
+      const CollectionState& state = states[kind];
+      std::string target_model = !model && state.next_collection ? state.next_model : default_model;
       std::unique_ptr<Embedder> owned;
       Embedder& target = embedder_for(target_model, o, owned);
       results.push_back(reindex_kind(kind, target, o));

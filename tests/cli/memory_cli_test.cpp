@@ -243,6 +243,8 @@ TEST_F(MemoryCli, ReindexKilledAndRunAgainEqualsAnUninterruptedOne) {
   EXPECT_LT(requests_for(server_, "model-b") - before_resume, 4u) << "the resumed run skips the recorded batches";
   CliResult after = run("memory stats");
   EXPECT_TRUE(has(after, "collection 'luna_facts_g2': 12 vectors, model 'model-b', dimension 24")) << after.output;
+  EXPECT_TRUE(has(after, "collection 'luna_episodes_g2': 0 vectors, model 'model-b'"))
+      << "the episodes, not reached before the kill, get the interrupted run's model too: " << after.output;
   EXPECT_FALSE(has(after, "reindex in progress")) << after.output;
   CliResult verify = run("memory verify");
   EXPECT_EQ(verify.code, 0) << verify.output;
@@ -257,6 +259,21 @@ TEST_F(MemoryCli, ReindexRefusesAnUnknownCollection) {
   CliResult r = run_upgraded("memory reindex --collection luna_conversations");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_TRUE(has(r, "--collection")) << r.output;
+}
+
+TEST_F(MemoryCli, ReindexShowsProgressOnATerminal) {
+  CliResult up = run("upgrade head");
+  ASSERT_EQ(up.code, 0) << up.output;
+  add_facts(dir_ / "luna.db", 5);
+  // script(1) gives the command a terminal; without one (every other test) no progress is printed.
+  const std::string command = "cd '" + dir_.path().string() + "' && env -i PATH=\"$PATH\" HOME=\"$HOME\" " +
+                              env(server_.base_url()) + " EMBED_BATCH_SIZE=2 script -qec '" + LUNADB_CLI_PATH +
+                              " memory reindex --collection luna_facts' /dev/null";
+  std::string output;
+  ASSERT_EQ(lunadb::test::run_command(command, &output), 0) << output;
+  EXPECT_TRUE(has(CliResult{0, output}, "\rfacts -> 'luna_facts_g2' (test-model): 2/5 rows (40%)")) << output;
+  EXPECT_TRUE(has(CliResult{0, output}, "5/5 rows (100%), switched")) << output;
+  EXPECT_TRUE(has(CliResult{0, output}, "facts: 5 rows embedded with 'test-model' into 'luna_facts_g2'")) << output;
 }
 
 }  // namespace
