@@ -11,11 +11,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -896,15 +898,19 @@ TEST_P(MemoryTest, ReindexWhileOtherThreadsWriteAndRecall) {
   std::atomic<int> writes{0};
   std::atomic<int> old_answers{0};
   std::atomic<int> mixed{0};
+  // The writer has a Memory of its own, as another process would: its own outbox processing,
+  // ordered with the reindex only through the database.
+  auto writer_embedder = embedder_of("test-model");
+  Memory other_writer(*store_, *vectors_, *writer_embedder, options());
   std::thread writer([&] {
     std::mt19937 rng(7);
     for (int i = 0; !stop.load(); ++i) {
       try {
         const auto id = seeded[rng() % seeded.size()];
         switch (i % 3) {
-          case 0: memory().remember(fact("bulk", "User fact written meanwhile " + std::to_string(i))); break;
-          case 1: memory().supersede(id, fact("bulk", "User bulk fact replaced " + std::to_string(i))); break;
-          default: memory().forget_fact(id); break;
+          case 0: other_writer.remember(fact("bulk", "User fact written meanwhile " + std::to_string(i))); break;
+          case 1: other_writer.supersede(id, fact("bulk", "User bulk fact replaced " + std::to_string(i))); break;
+          default: other_writer.forget_fact(id); break;
         }
         ++writes;
       } catch (const Error&) {
@@ -955,6 +961,76 @@ TEST_P(MemoryTest, ReindexWhileOtherThreadsWriteAndRecall) {
   expect_collection_mirrors_facts(std::string(kFactsCollection) + "_g2", "model-c", 16);
 }
 
+// Another Memory's outbox batch reads the collection before a switch and writes after it (its
+// embedding call is held until the reindex has switched): its entry is not lost, and a Memory on
+// the new model applies it to the new collection.
+TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
+  std::vector<store::Fact> facts;
+  for (int i = 0; i < 4; ++i) facts.push_back(memory().remember(fact("city", "User visited city " + std::to_string(i))).fact);
+  std::mutex mutex;
+  std::condition_variable changed_cv;
+  bool writer_embedding = false;
+  bool switched = false;
+  const auto wait_for = [&](const bool& flag) {
+    std::unique_lock lock(mutex);
+    return changed_cv.wait_for(lock, 10s, [&] { return flag; });
+  };
+  const auto raise = [&](bool& flag) {
+    {
+      std::lock_guard lock(mutex);
+      flag = true;
+    }
+    changed_cv.notify_all();
+  };
+
+  auto writer_embedder = scripted("test-model");
+  writer_embedder->before_call = [&](std::size_t) {
+    raise(writer_embedding);
+    wait_for(switched);
+  };
+  auto o = options();
+  o.replay_on_open = false;
+  Memory other(*store_, *vectors_, *writer_embedder, o);
+  const std::string new_text = "User visited city 0 twice";
+  std::thread writer;
+  auto model_c = scripted("model-c");
+  model_c->before_call = [&](std::size_t call) {
+    if (call != 2) return;  // city 0 is already in the next collection: only a catch-up can bring the change
+    writer = std::thread([&] {
+      auto changed = *store_->facts().get(facts[0].id);
+      changed.content = new_text;
+      other.update(changed);
+    });
+    EXPECT_TRUE(wait_for(writer_embedding));
+  };
+  ReindexOptions ro;
+  ro.embedder = model_c.get();
+  ro.batch_size = 2;
+  ro.progress = [&](const ReindexProgress& p) {
+    if (p.switched) raise(switched);
+  };
+  std::vector<ReindexResult> results;
+  try {
+    results = memory().reindex(std::string(kFactsCollection), std::string("model-c"), ro);
+  } catch (...) {
+    raise(switched);
+    if (writer.joinable()) writer.join();
+    throw;
+  }
+  raise(switched);
+  ASSERT_TRUE(writer.joinable());
+  writer.join();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(memory().pending_count(), 1u) << "the batch that spanned the switch keeps its entry";
+
+  auto on_c = embedder_of("model-c");
+  Memory reopened(*store_, *vectors_, *on_c, options());
+  EXPECT_EQ(reopened.pending_count(), 0u);
+  EXPECT_TRUE(reopened.verify().clean());
+  expect_collection_mirrors_facts(std::string(kFactsCollection) + "_g2", "model-c", 16);
+  EXPECT_EQ(records_of(std::string(kFactsCollection) + "_g2")[std::to_string(facts[0].id)].document, new_text);
+}
+
 // SIGKILL at random points of a stream of remember / supersede / forget, with a slow embedding
 // server, so kills land between a row's commit and its vector, inside embedding calls and inside
 // vector writes. Each round is a child process (this binary in its helper mode below); after the
@@ -966,6 +1042,7 @@ TEST_P(MemoryTest, KilledAtRandomPointsDuringAStreamOfWritesConverges) {
   embed_server_.set_delay(25ms);
   std::mt19937 rng(20261207);
   int killed = 0;
+  int left_pending = 0;
   for (int round = 0; round < 8; ++round) {
     // Everything the child needs is built before fork(): after it only exec-safe calls.
     std::vector<std::string> environment;
@@ -992,10 +1069,21 @@ TEST_P(MemoryTest, KilledAtRandomPointsDuringAStreamOfWritesConverges) {
     int status = 0;
     ::waitpid(child, &status, 0);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++killed;
+    // A kill between a row's commit and its vector leaves its entry (the next round replays it).
+    if (count_rows("memory_outbox") > 0) ++left_pending;
   }
   EXPECT_EQ(killed, 8) << "every round must be killed while it writes";
+  EXPECT_GT(left_pending, 0) << "no kill landed between a row and its vector: the test proved nothing";
   embed_server_.set_delay(0ms);
   EXPECT_GT(count_rows("facts"), 0) << "the children wrote facts";
+  {
+    auto lease = source_->acquire();
+    auto st = lease->prepare("SELECT COUNT(*) FROM " + lease->dialect().quote("facts") + " WHERE " +
+                             lease->dialect().quote("is_active") + " = ?");
+    st->bind(1, false);
+    ASSERT_TRUE(st->step());
+    EXPECT_GT(st->get_int64(0), 0) << "the children superseded facts";
+  }
 
   vectors_ = vector::VectorStore::open(scratch_ / "chroma");
   auto& m = memory();  // opening replays what the kills left pending
