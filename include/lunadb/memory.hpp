@@ -209,7 +209,7 @@ struct ReindexProgress {
   std::string model;
   std::size_t done = 0;    // rows in it so far (resumed runs count the earlier runs' rows)
   std::size_t total = 0;   // rows of the kind
-  bool switched = false;   // the last call: the collection is now the current one
+  bool switched = false;   // the last call, right after the switch (the old collection is deleted after it)
 };
 
 struct ReindexOptions {

@@ -1074,12 +1074,12 @@ struct Memory::Impl {
         break;
       }
     }
-    auto dropped = drop_unrecorded_generations(kind);
-    result.dropped_old = std::find(dropped.begin(), dropped.end(), result.from_collection) != dropped.end();
     progress.switched = true;
     progress.total = result.total;
     progress.done = result.total;
     if (o.progress) o.progress(progress);
+    auto dropped = drop_unrecorded_generations(kind);
+    result.dropped_old = std::find(dropped.begin(), dropped.end(), result.from_collection) != dropped.end();
     return result;
   }
 

@@ -961,9 +961,10 @@ TEST_P(MemoryTest, ReindexWhileOtherThreadsWriteAndRecall) {
   expect_collection_mirrors_facts(std::string(kFactsCollection) + "_g2", "model-c", 16);
 }
 
-// Another Memory's outbox batch reads the collection before a switch and writes after it (its
-// embedding call is held until the reindex has switched): its entry is not lost, and a Memory on
-// the new model applies it to the new collection.
+// Another Memory's outbox batch reads the collection before a switch and writes after it, before
+// the old collection is deleted (its embedding call is held until the switch, the deletion until
+// the batch is done): its write lands in the old generation, so its entry must stay, and a Memory
+// on the new model applies it to the new collection.
 TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
   std::vector<store::Fact> facts;
   for (int i = 0; i < 4; ++i) facts.push_back(memory().remember(fact("city", "User visited city " + std::to_string(i))).fact);
@@ -993,6 +994,7 @@ TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
   Memory other(*store_, *vectors_, *writer_embedder, o);
   const std::string new_text = "User visited city 0 twice";
   std::thread writer;
+  std::atomic<bool> writer_done{false};
   auto model_c = scripted("model-c");
   model_c->before_call = [&](std::size_t call) {
     if (call != 2) return;  // city 0 is already in the next collection: only a catch-up can bring the change
@@ -1000,6 +1002,7 @@ TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
       auto changed = *store_->facts().get(facts[0].id);
       changed.content = new_text;
       other.update(changed);
+      writer_done = true;
     });
     EXPECT_TRUE(wait_for(writer_embedding));
   };
@@ -1007,7 +1010,9 @@ TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
   ro.embedder = model_c.get();
   ro.batch_size = 2;
   ro.progress = [&](const ReindexProgress& p) {
-    if (p.switched) raise(switched);
+    if (!p.switched) return;
+    raise(switched);
+    if (writer.joinable()) writer.join();
   };
   std::vector<ReindexResult> results;
   try {
@@ -1017,9 +1022,7 @@ TEST_P(MemoryTest, AnOutboxBatchSpanningTheSwitchIsNotLost) {
     if (writer.joinable()) writer.join();
     throw;
   }
-  raise(switched);
-  ASSERT_TRUE(writer.joinable());
-  writer.join();
+  ASSERT_TRUE(writer_done.load()) << "the writer's batch ran across the switch";
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(memory().pending_count(), 1u) << "the batch that spanned the switch keeps its entry";
 
