@@ -5,13 +5,18 @@
 // The relational row is the source of truth. Every write (remember, update, supersede, link,
 // add_episode, forget) commits the row and an entry of `memory_outbox` in one transaction; the
 // entry says "this row changed". process_pending() (and the optional background worker) embeds the
-// changed rows in batches through the Embedder and applies them to the collections luna_facts /
-// luna_episodes (record id = row id), reading each row as it is then, so applying an entry twice or
+// changed rows in batches through the Embedder and applies them to the collection memory_collections
+// records for each kind (luna_facts / luna_episodes until a reindex moves it to the next generation;
+// record id = row id), reading each row as it is then, so applying an entry twice or
 // after a later change is harmless. An entry is deleted only after its vector change is durable; a
 // failed batch stays with a growing backoff. Opening a Memory replays what is pending. Converged
 // state: every fact and episode row has exactly one vector, from the collection's recorded model,
 // whose metadata mirrors the row (inactive facts keep their vector, with is_active false), and no
 // vector lacks its row.
+//
+// A Memory embeds only into a collection recorded with its embedder's model (or none yet): with
+// another model recorded its entries wait, and recall has no vector part, so two models' vectors
+// are never mixed or compared; reindex() moves a collection to another model.
 //
 // Errors: lunadb::Error. invalid_argument for bad input (invalid UTF-8, non-finite numbers),
 // not_found for an unknown id where a row is needed (supersede, link), DatabaseError from the
@@ -40,8 +45,15 @@ namespace lunadb::memory {
 enum class Kind { fact, episode };
 const char* to_string(Kind kind) noexcept;  // "fact" | "episode"
 
+// The collections' base names: generation 1 uses them as they are, a reindex writes generation N
+// into "<base>_g<N>" (docs/memory.md, "Reindex"). Which one holds a kind's vectors now is recorded
+// in memory_collections; never assume the base name.
 inline constexpr const char* kFactsCollection = "luna_facts";
 inline constexpr const char* kEpisodesCollection = "luna_episodes";
+
+// The kind whose base collection is `name` (luna_facts / luna_episodes); Error(invalid_argument)
+// naming the two for anything else.
+Kind kind_of_collection(std::string_view name);
 
 struct MemoryOptions {
   int default_k = 6;                      // MEMORY_RETRIEVAL_COUNT
@@ -54,6 +66,9 @@ struct MemoryOptions {
   bool start_worker = false;              // run a background thread applying the outbox
   std::chrono::milliseconds worker_poll{1000};       // how often the worker looks without being woken
   bool replay_on_open = true;             // process_pending() once in the constructor (errors kept, not thrown)
+  // Makes an embedder for another model than the Memory's own, for reindex(collection, model);
+  // unset: reindex can only re-embed with the Memory's model or an embedder given in ReindexOptions.
+  std::function<std::unique_ptr<Embedder>(const std::string& model)> embedder_for_model;
 };
 
 // MemoryOptions with default_k from the settings (MEMORY_RETRIEVAL_COUNT) and batch_size from
@@ -150,6 +165,15 @@ struct ProcessStats {
   std::string last_error;    // of the last failed batch
 };
 
+// A reindex started and not switched yet (memory_collections.next_*): the next generation's
+// collection, the model it is built with, and how far it got.
+struct ReindexState {
+  std::string collection;
+  std::string model;
+  std::optional<std::int64_t> after_id;  // every row with id <= after_id is in it; nullopt: none yet
+  std::size_t catch_up = 0;              // rows changed during the reindex, still to apply to it
+};
+
 // What verify() found for one kind (facts or episodes), against memory_collections' record.
 struct VerifyKind {
   Kind kind = Kind::fact;
@@ -161,6 +185,8 @@ struct VerifyKind {
   std::vector<std::int64_t> missing;    // rows without a vector, by id
   std::vector<std::string> orphans;     // vector ids without a row
   std::vector<std::int64_t> wrong_model;  // rows whose vector's metadata names another model
+  std::int64_t generation = 0;          // of `collection`; 0 when none is recorded yet
+  std::optional<ReindexState> reindex;  // a reindex in progress
 };
 
 struct VerifyReport {
@@ -175,6 +201,39 @@ struct MemoryStats {
   std::size_t episodes = 0;
   std::size_t pending = 0;  // outbox entries
   std::vector<VerifyKind> collections;  // per kind: collection, model, dimension, vectors (no lists)
+};
+
+struct ReindexProgress {
+  Kind kind = Kind::fact;
+  std::string collection;  // the one being built
+  std::string model;
+  std::size_t done = 0;    // rows in it so far (resumed runs count the earlier runs' rows)
+  std::size_t total = 0;   // rows of the kind
+  bool switched = false;   // the last call, right after the switch (the old collection is deleted after it)
+};
+
+struct ReindexOptions {
+  // The target model's embedder; nullptr: the Memory's own when the model is its model, else one
+  // from MemoryOptions::embedder_for_model.
+  Embedder* embedder = nullptr;
+  std::size_t batch_size = 0;  // rows per embed call; 0: MemoryOptions::batch_size
+  // Called after each committed batch and once after the switch, on the calling thread.
+  std::function<void(const ReindexProgress&)> progress;
+};
+
+struct ReindexResult {
+  Kind kind = Kind::fact;
+  std::string from_collection;  // "" when nothing was recorded before
+  std::string from_model;
+  std::string to_collection;
+  std::string to_model;
+  std::optional<std::size_t> dimension;  // recorded after the switch; nullopt when there were no rows
+  bool resumed = false;                  // an interrupted reindex was continued
+  std::optional<std::int64_t> resumed_after;  // the row id it continued after
+  std::size_t embedded = 0;   // rows embedded by this call in the pass over all rows
+  std::size_t caught_up = 0;  // rows re-applied because they changed during the reindex
+  std::size_t total = 0;      // rows of the kind when the pass ended
+  bool dropped_old = false;   // the previous collection existed and was deleted
 };
 
 class Memory {
@@ -228,6 +287,19 @@ class Memory {
   // write more wrong-model vectors: reindex instead); Error(embedding) when the outbox cannot be
   // emptied.
   VerifyReport repair();
+
+  // Rebuilds the vectors of `collection` (a base name, luna_facts / luna_episodes; nullopt: both)
+  // from the rows, with `model` (nullopt: the model of a reindex in progress, else the Memory's).
+  // Writes a new generation collection in batches, recording after each one how far it got, so an
+  // interrupted reindex resumes there when called again; then applies the rows that changed
+  // meanwhile, and switches memory_collections to the new collection, model and dimension in one
+  // transaction, and deletes the old collection. Until the switch every query uses the old
+  // collection only. Error(usage) when another model's reindex is in progress or no embedder for
+  // `model` is at hand; embedding and vector errors propagate and leave the reindex resumable.
+  // One reindex at a time per Memory (callers wait); writes and recall go on meanwhile.
+  std::vector<ReindexResult> reindex(std::optional<std::string> collection = std::nullopt,
+                                     std::optional<std::string> model = std::nullopt,
+                                     const ReindexOptions& options = {});
 
   // Stats of the last replay in the constructor.
   const ProcessStats& replay_stats() const;

@@ -1,8 +1,9 @@
 // `lunadb memory ...`: the memory engine (docs/memory.md) from the command line: remember, recall,
-// forget, stats, verify [--repair]. Each command opens the memory as `lunadb mcp` and `lunadb
+// forget, reindex, stats, verify [--repair]. Each command opens the memory as `lunadb mcp` and `lunadb
 // serve` do (cli/memory_open.hpp), so all three see the same rows, vectors and outbox.
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <memory>
@@ -22,7 +23,27 @@ using memory::Kind;
 std::unique_ptr<OpenedMemory> open(Context& context) {
   // No worker: a command applies what it wrote before it exits (remember/forget apply at once),
   // and a background thread would only race the process's exit.
-  return open_memory(context.settings(), memory::options_from(context.settings()));
+  auto options = memory::options_from(context.settings());
+  // `reindex --model NAME`: the configured provider and server, another model.
+  options.embedder_for_model = [settings = context.settings()](const std::string& model) {
+    Settings with_model = settings;
+    if (settings.embedding_provider == EmbeddingProvider::ollama) {
+      with_model.ollama_embed_model = model;
+    } else {
+      with_model.openai_embed_model = model;
+    }
+    return make_embedder(with_model);
+  };
+  return open_memory(context.settings(), options);
+}
+
+std::string reindex_line(const memory::VerifyKind& k) {
+  if (!k.reindex) return "";
+  return fmt::format("  reindex in progress: into '{}' with model '{}', rows up to id {} done, {} changed rows to "
+                     "catch up (run `lunadb memory reindex` to finish it)\n",
+                     k.reindex->collection, k.reindex->model,
+                     k.reindex->after_id ? std::to_string(*k.reindex->after_id) : std::string("-"),
+                     k.reindex->catch_up);
 }
 
 std::string optional_number(const std::optional<double>& value, const char* format) {
@@ -48,6 +69,7 @@ void print_report(const memory::VerifyReport& report) {
     std::cout << fmt::format("{:<9} {} rows, {} vectors in '{}' (model '{}', dimension {})\n", rows, k.rows, k.vectors,
                              k.collection.empty() ? std::string("none yet") : k.collection, k.model,
                              k.dimension ? std::to_string(*k.dimension) : std::string("-"));
+    std::cout << reindex_line(k);
     if (!k.missing.empty())
       std::cout << fmt::format("  {} {} without a vector: {}\n", k.missing.size(), rows, id_list(k.missing));
     if (!k.orphans.empty())
@@ -186,7 +208,57 @@ void register_stats(CLI::App& group, Context& context) {
                                k.kind == Kind::fact ? "facts" : "episodes",
                                k.collection.empty() ? std::string("none yet") : k.collection, k.vectors, k.model,
                                k.dimension ? std::to_string(*k.dimension) : std::string("-"));
+      std::cout << reindex_line(k);
     }
+  });
+}
+
+void register_reindex(CLI::App& group, Context& context) {
+  struct Options {
+    std::optional<std::string> collection;
+    std::optional<std::string> model;
+  };
+  auto options = std::make_shared<Options>();
+  CLI::App* command = group.add_subcommand(
+      "reindex", "Rebuild a collection's vectors from the rows (after the vector store was lost, or to move to "
+                 "another embedding model); resumes an interrupted reindex when run again");
+  command->add_option("--collection", options->collection, "luna_facts or luna_episodes (default both)")
+      ->check(CLI::IsMember({std::string(memory::kFactsCollection), std::string(memory::kEpisodesCollection)}));
+  command->add_option("--model", options->model,
+                      "The embedding model to move to (default: the one of an interrupted reindex, else "
+                      "OLLAMA_EMBED_MODEL / OPENAI_EMBED_MODEL)");
+  command->callback([&context, options] {
+    auto opened = open(context);
+    memory::ReindexOptions reindex;
+    // Progress only for a person watching: a pipe or a log gets the summary lines alone.
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    if (terminal) {
+      reindex.progress = [](const memory::ReindexProgress& p) {
+        const double percent = p.total ? 100.0 * static_cast<double>(p.done) / static_cast<double>(p.total) : 100.0;
+        std::cerr << fmt::format("\r{} -> '{}' ({}): {}/{} rows ({:.0f}%){}", p.kind == Kind::fact ? "facts" : "episodes",
+                                 p.collection, p.model, p.done, p.total, percent, p.switched ? ", switched\n" : "")
+                  << std::flush;
+      };
+    }
+    auto results = opened->memory->reindex(options->collection, options->model, reindex);
+    for (const auto& r : results) {
+      std::cout << fmt::format("{}: {} rows embedded with '{}' into '{}'{}", r.kind == Kind::fact ? "facts" : "episodes",
+                               r.embedded, r.to_model, r.to_collection,
+                               r.resumed ? fmt::format(" (resumed after row {})",
+                                                       r.resumed_after ? std::to_string(*r.resumed_after) : "none")
+                                         : std::string())
+                << '\n';
+      std::cout << fmt::format("  {} rows changed during the reindex were caught up\n", r.caught_up);
+      std::cout << fmt::format("  switched from '{}' (model '{}') to '{}' (model '{}', dimension {}); {} rows\n",
+                               r.from_collection, r.from_model, r.to_collection, r.to_model,
+                               r.dimension ? std::to_string(*r.dimension) : std::string("-"), r.total);
+      if (r.dropped_old) std::cout << fmt::format("  deleted the old collection '{}'\n", r.from_collection);
+    }
+    // Entries that waited for this model (the configured one was changed before the reindex) can
+    // be applied now.
+    auto stats = opened->memory->process_pending();
+    if (stats.pending > 0)
+      std::cout << fmt::format("{} outbox entries still pending: {}\n", stats.pending, stats.last_error);
   });
 }
 
@@ -224,11 +296,12 @@ void register_verify(CLI::App& group, Context& context) {
 }  // namespace
 
 void register_memory_commands(CLI::App& app, Context& context) {
-  CLI::App* group = app.add_subcommand("memory", "The memory engine: remember, recall, forget, stats, verify");
+  CLI::App* group = app.add_subcommand("memory", "The memory engine: remember, recall, forget, reindex, stats, verify");
   group->require_subcommand(1);
   register_remember(*group, context);
   register_recall(*group, context);
   register_forget(*group, context);
+  register_reindex(*group, context);
   register_stats(*group, context);
   register_verify(*group, context);
 }

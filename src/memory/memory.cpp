@@ -25,6 +25,13 @@ using store::detail::Values;
 
 const char* to_string(Kind kind) noexcept { return kind == Kind::fact ? "fact" : "episode"; }
 
+Kind kind_of_collection(std::string_view name) {
+  if (name == kFactsCollection) return Kind::fact;
+  if (name == kEpisodesCollection) return Kind::episode;
+  throw Error(ErrorKind::invalid_argument, "memory: unknown collection '" + std::string(name) + "': use " +
+                                               kFactsCollection + " or " + kEpisodesCollection);
+}
+
 MemoryOptions options_from(const Settings& settings) {
   MemoryOptions options;
   options.default_k = settings.memory_retrieval_count;
@@ -76,8 +83,9 @@ struct Memory::Impl {
   store::detail::Tables tables;
 
   std::mutex process_mutex;  // one outbox batch at a time
+  std::mutex reindex_mutex;  // one reindex at a time
   std::mutex collections_mutex;
-  std::map<Kind, std::shared_ptr<vector::Collection>> collections;
+  std::map<std::string, std::shared_ptr<vector::Collection>> collections;  // opened ones, by name
   ProcessStats replay;
 
   std::mutex worker_mutex;
@@ -113,8 +121,9 @@ struct Memory::Impl {
     }
   }
 
-  void enqueue(sql::Connection& c, Kind kind, std::int64_t row_id) {
-    Values values{std::string(to_string(kind)), row_id, sql::now_utc()};
+  void enqueue(sql::Connection& c, Kind kind, std::int64_t row_id) { enqueue(c, to_string(kind), row_id); }
+  void enqueue(sql::Connection& c, const std::string& outbox_kind, std::int64_t row_id) {
+    Values values{outbox_kind, row_id, sql::now_utc()};
     store::detail::execute(c,
                            "INSERT INTO " + q("memory_outbox") + " (" + q("kind") + ", " + q("row_id") + ", " +
                                q("created_at") + ", " + q("attempts") + ") VALUES (?, ?, ?, 0)",
@@ -178,59 +187,159 @@ struct Memory::Impl {
 
   // ---- collections ----
 
-  static const char* collection_name(Kind kind) { return kind == Kind::fact ? kFactsCollection : kEpisodesCollection; }
+  static const char* base_name(Kind kind) { return kind == Kind::fact ? kFactsCollection : kEpisodesCollection; }
+  // Generation 1 keeps the base name (Luna's own, and what `import-chroma` fills); later ones get a
+  // suffix, so the old and the new generation exist side by side until the switch.
+  static std::string generation_name(Kind kind, std::int64_t generation) {
+    std::string name = base_name(kind);
+    return generation <= 1 ? name : name + "_g" + std::to_string(generation);
+  }
+  static bool is_generation_name(Kind kind, const std::string& name) {
+    const std::string base = base_name(kind);
+    if (name == base) return true;
+    const std::string prefix = base + "_g";
+    return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+           std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  }
+  // Outbox entries for the reindex in progress carry their own kind, so the ordinary outbox
+  // processing (which applies to the current collection) never takes them.
+  static std::string catch_up_kind(Kind kind) { return std::string("reindex:") + to_string(kind); }
 
-  // The collection of `kind`; created with `dimension` when missing and a dimension is known,
-  // else nullptr.
-  std::shared_ptr<vector::Collection> collection(Kind kind, std::optional<std::size_t> dimension) {
-    std::lock_guard lock(collections_mutex);
-    auto found = collections.find(kind);
-    if (found != collections.end()) return found->second;
-    std::shared_ptr<vector::Collection> col;
-    try {
-      col = vectors.get_collection(collection_name(kind));
-    } catch (const Error& error) {
-      if (error.kind() != ErrorKind::not_found) throw;
-    }
-    if (!col) {
-      if (!dimension) return nullptr;
-      vector::CollectionConfig config;
-      config.name = collection_name(kind);
-      config.dimension = static_cast<int>(*dimension);
-      config.embedding_model = embedder.model();
-      col = vectors.get_or_create_collection(config);
-    }
-    record_collection(kind, col->config());
-    collections[kind] = col;
-    return col;
+  // memory_collections' row of a kind.
+  struct CollectionState {
+    std::int64_t generation = 0;  // 0: no row yet
+    std::string collection;
+    std::string model;
+    std::optional<std::size_t> dimension;
+    std::optional<std::string> next_collection;
+    std::string next_model;
+    std::optional<std::int64_t> next_after_id;
+  };
+
+  // With `lock` (inside a write transaction) the row stays locked until the commit, so a batch
+  // finishing its entries and a reindex switching the collection are ordered; SQLite's BEGIN
+  // IMMEDIATE orders them already.
+  CollectionState read_state(sql::Connection& c, Kind kind, bool lock) {
+    std::string table = q("memory_collections");
+    if (lock && backend == Backend::mssql) table += " WITH (UPDLOCK, ROWLOCK)";
+    std::string text = "SELECT " + q("generation") + ", " + q("collection") + ", " + q("model") + ", " +
+                       q("dimension") + ", " + q("next_collection") + ", " + q("next_model") + ", " +
+                       q("next_after_id") + " FROM " + table + " WHERE " + q("kind") + " = ?";
+    if (lock && (backend == Backend::postgresql || backend == Backend::mysql)) text += " FOR UPDATE";
+    Values key{std::string(to_string(kind))};
+    auto st = c.prepare(text);
+    st->bind_all(key);
+    CollectionState state;
+    if (!st->step()) return state;
+    state.generation = std::max<std::int64_t>(1, st->get_int64(0));
+    state.collection = st->get_text(1);
+    state.model = st->get_optional_text(2).value_or("");
+    if (auto d = st->get_optional_int64(3)) state.dimension = static_cast<std::size_t>(*d);
+    state.next_collection = st->get_optional_text(4);
+    state.next_model = st->get_optional_text(5).value_or("");
+    state.next_after_id = st->get_optional_int64(6);
+    return state;
+  }
+  CollectionState read_state(Kind kind) {
+    auto lease = store.connection_source().acquire();
+    return read_state(*lease, kind, false);
   }
 
-  // memory_collections says which collection and model a kind uses (reindex switches it).
-  void record_collection(Kind kind, const vector::CollectionConfig& config) {
-    write([&](sql::Connection& c) {
-      Values key{std::string(to_string(kind))};
-      auto st = c.prepare("SELECT " + q("id") + " FROM " + q("memory_collections") + " WHERE " + q("kind") + " = ?");
-      st->bind_all(key);
-      bool exists = st->step();
-      st.reset();
-      if (exists) {
-        Values values{config.name, config.embedding_model, std::int64_t{config.dimension}, sql::now_utc(),
-                      std::string(to_string(kind))};
-        store::detail::execute(c,
-                               "UPDATE " + q("memory_collections") + " SET " + q("collection") + " = ?, " + q("model") +
-                                   " = ?, " + q("dimension") + " = ?, " + q("updated_at") + " = ? WHERE " + q("kind") +
-                                   " = ?",
-                               values);
-      } else {
-        Values values{std::string(to_string(kind)), config.name, config.embedding_model, std::int64_t{config.dimension},
-                      sql::now_utc()};
+  // A collection by name, or nullptr when the vector store has none of that name.
+  std::shared_ptr<vector::Collection> open_collection(const std::string& name) {
+    std::lock_guard lock(collections_mutex);
+    auto found = collections.find(name);
+    if (found != collections.end()) return found->second;
+    try {
+      auto col = vectors.get_collection(name);
+      collections[name] = col;
+      return col;
+    } catch (const Error& error) {
+      if (error.kind() != ErrorKind::not_found) throw;
+      return nullptr;
+    }
+  }
+  std::shared_ptr<vector::Collection> create_collection(const std::string& name, std::size_t dimension,
+                                                        const std::string& model) {
+    vector::CollectionConfig config;
+    config.name = name;
+    config.dimension = static_cast<int>(dimension);
+    config.embedding_model = model;
+    auto col = vectors.get_or_create_collection(config);
+    std::lock_guard lock(collections_mutex);
+    collections[name] = col;
+    return col;
+  }
+  void drop_collection(const std::string& name) {
+    {
+      std::lock_guard lock(collections_mutex);
+      collections.erase(name);
+    }
+    vectors.delete_collection(name);
+  }
+
+  struct Current {
+    CollectionState state;
+    std::shared_ptr<vector::Collection> collection;  // nullptr: none yet
+  };
+
+  // The collection that holds `kind`'s vectors, as memory_collections records it (read on every
+  // call: a reindex, maybe in another process, switches it). With nothing recorded yet an existing
+  // base collection (an imported one) is adopted. With `create_dimension` a missing collection is
+  // created under the recorded name, with the recorded model or else the embedder's, and a model
+  // or dimension not recorded yet is recorded.
+  Current current(Kind kind, std::optional<std::size_t> create_dimension) {
+    Current out;
+    out.state = read_state(kind);
+    if (out.state.generation == 0) {
+      auto col = open_collection(base_name(kind));
+      if (!col && !create_dimension) return out;
+      if (!col) col = create_collection(base_name(kind), *create_dimension, embedder.model());
+      out.state = adopt(kind, col->config());
+      out.collection = open_collection(out.state.collection);
+      return out;
+    }
+    out.collection = open_collection(out.state.collection);
+    if (!out.collection && create_dimension) {
+      const std::string model = out.state.model.empty() ? embedder.model() : out.state.model;
+      out.collection = create_collection(out.state.collection, *create_dimension, model);
+      if (out.state.model != model || out.state.dimension != create_dimension) {
+        Values values{model, static_cast<std::int64_t>(*create_dimension), sql::now_utc(),
+                      std::string(to_string(kind)), out.state.generation};
+        write([&](sql::Connection& c) {
+          store::detail::execute(c,
+                                 "UPDATE " + q("memory_collections") + " SET " + q("model") + " = ?, " +
+                                     q("dimension") + " = ?, " + q("updated_at") + " = ? WHERE " + q("kind") +
+                                     " = ? AND " + q("generation") + " = ?",
+                                 values);
+        });
+        out.state.model = model;
+        out.state.dimension = create_dimension;
+      }
+    }
+    return out;
+  }
+
+  // Records `config` as generation 1 of `kind`, unless another writer recorded a row first.
+  CollectionState adopt(Kind kind, const vector::CollectionConfig& config) {
+    try {
+      return write([&](sql::Connection& c) {
+        auto state = read_state(c, kind, true);
+        if (state.generation != 0) return state;
+        Values values{std::string(to_string(kind)), config.name, config.embedding_model,
+                      std::int64_t{config.dimension}, sql::now_utc()};
         store::detail::execute(c,
                                "INSERT INTO " + q("memory_collections") + " (" + q("kind") + ", " + q("collection") +
                                    ", " + q("model") + ", " + q("dimension") + ", " + q("generation") + ", " +
                                    q("updated_at") + ") VALUES (?, ?, ?, ?, 1, ?)",
                                values);
-      }
-    });
+        return read_state(c, kind, false);
+      });
+    } catch (const DatabaseError& error) {
+      if (error.kind() != ErrorKind::constraint) throw;
+      return read_state(kind);  // inserted concurrently by another process
+    }
   }
 
   // ---- the outbox ----
@@ -242,122 +351,219 @@ struct Memory::Impl {
     std::int64_t attempts;
   };
 
-  std::vector<Entry> due_entries(bool ignore_backoff) {
+  // Up to batch_size entries of the given outbox kinds, in id order.
+  std::vector<Entry> read_entries(const std::vector<std::string>& kinds, bool ignore_backoff, std::size_t limit) {
     auto lease = store.connection_source().acquire();
     std::string text = "SELECT " + q("id") + ", " + q("kind") + ", " + q("row_id") + ", " + q("attempts") + " FROM " +
-                       q("memory_outbox");
-    Values values;
+                       q("memory_outbox") + " WHERE " + q("kind") + store::detail::in_placeholders(kinds.size());
+    Values values(kinds.begin(), kinds.end());
     if (!ignore_backoff) {
-      text += " WHERE " + q("next_attempt_at") + " IS NULL OR " + q("next_attempt_at") + " <= ?";
+      text += " AND (" + q("next_attempt_at") + " IS NULL OR " + q("next_attempt_at") + " <= ?)";
       values.emplace_back(sql::now_utc());
     }
-    text = dialect.paginate(text + " ORDER BY " + q("id"), static_cast<std::int64_t>(options.batch_size), 0);
+    text = dialect.paginate(text + " ORDER BY " + q("id"), static_cast<std::int64_t>(limit), 0);
     auto st = lease->prepare(text);
     st->bind_all(values);
     std::vector<Entry> entries;
     while (st->step()) {
-      entries.push_back({st->get_int64(0), st->get_text(1) == "episode" ? Kind::episode : Kind::fact,
-                         st->get_int64(2), st->get_int64(3)});
+      const std::string kind = st->get_text(1);
+      const bool episode = kind == to_string(Kind::episode) || kind == catch_up_kind(Kind::episode);
+      entries.push_back({st->get_int64(0), episode ? Kind::episode : Kind::fact, st->get_int64(2), st->get_int64(3)});
     }
     return entries;
   }
+  static std::vector<std::string> ordinary_kinds() { return {to_string(Kind::fact), to_string(Kind::episode)}; }
 
-  std::size_t count_pending() {
+  std::size_t count_entries(const std::vector<std::string>& kinds) {
     auto lease = store.connection_source().acquire();
-    auto st = lease->prepare("SELECT COUNT(*) FROM " + q("memory_outbox"));
+    return count_entries(*lease, kinds);
+  }
+  std::size_t count_entries(sql::Connection& c, const std::vector<std::string>& kinds) {
+    auto st = c.prepare("SELECT COUNT(*) FROM " + q("memory_outbox") + " WHERE " + q("kind") +
+                        store::detail::in_placeholders(kinds.size()));
+    Values values(kinds.begin(), kinds.end());
+    st->bind_all(values);
     return st->step() ? static_cast<std::size_t>(st->get_int64(0)) : 0;
   }
+  std::size_t count_pending() { return count_entries(ordinary_kinds()); }
 
-  void run_on_entries(const std::vector<Entry>& entries, const std::string& prefix, const Values& leading) {
+  // `prefix` + " IN (...)" over `ids` in chunks, after `leading` values.
+  void execute_for_ids(sql::Connection& c, const std::vector<std::int64_t>& ids, const std::string& prefix,
+                       const Values& leading) {
+    for (std::size_t start = 0; start < ids.size(); start += kIdsPerStatement) {
+      std::size_t n = std::min(kIdsPerStatement, ids.size() - start);
+      Values values = leading;
+      for (std::size_t i = 0; i < n; ++i) values.emplace_back(ids[start + i]);
+      store::detail::execute(c, prefix + store::detail::in_placeholders(n), values);
+    }
+  }
+  static std::vector<std::int64_t> entry_ids(const std::vector<Entry>& entries) {
     std::vector<std::int64_t> ids;
     for (const auto& e : entries) ids.push_back(e.id);
+    return ids;
+  }
+  void delete_entries(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return;
     write([&](sql::Connection& c) {
-      for (std::size_t start = 0; start < ids.size(); start += kIdsPerStatement) {
-        std::size_t n = std::min(kIdsPerStatement, ids.size() - start);
-        Values values = leading;
-        for (std::size_t i = 0; i < n; ++i) values.emplace_back(ids[start + i]);
-        store::detail::execute(c, prefix + store::detail::in_placeholders(n), values);
-      }
+      execute_for_ids(c, ids, "DELETE FROM " + q("memory_outbox") + " WHERE " + q("id"), {});
     });
   }
 
-  // Brings the vectors of the rows named by `entries` in line with the rows as they are now.
-  void apply(const std::vector<Entry>& entries, ProcessStats& stats) {
-    for (Kind kind : {Kind::fact, Kind::episode}) {
-      std::vector<std::int64_t> ids;
-      for (const auto& e : entries)
-        if (e.kind == kind) ids.push_back(e.row_id);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-      if (ids.empty()) continue;
-      std::map<std::int64_t, Row> rows;
-      {
-        auto lease = store.connection_source().acquire();
-        rows = load_rows(*lease, kind, ids);
-      }
-      std::vector<std::string> gone;
-      for (auto id : ids)
-        if (!rows.count(id)) gone.push_back(std::to_string(id));
-      // Rows whose text is unchanged get their metadata refreshed without a new embedding.
-      auto col = collection(kind, std::nullopt);
-      std::map<std::string, std::string> existing_documents;
-      if (col && !rows.empty()) {
-        vector::GetRequest get;
-        for (const auto& [id, row] : rows) get.ids.push_back(std::to_string(id));
-        get.include = vector::include_documents;
-        auto found = col->get(get);
-        for (std::size_t i = 0; i < found.ids.size(); ++i)
-          existing_documents[found.ids[i]] = found.documents[i].value_or("");
-      }
-      std::vector<vector::RecordUpdate> refresh;
-      std::vector<const Row*> to_embed;
-      for (const auto& [id, row] : rows) {
-        auto it = existing_documents.find(std::to_string(id));
-        if (it != existing_documents.end() && it->second == row.text) {
-          refresh.push_back({std::to_string(id), std::nullopt, std::nullopt, metadata_of(row)});
-        } else {
-          to_embed.push_back(&row);
-        }
-      }
-      if (!to_embed.empty()) {
-        std::vector<std::string> texts;
-        for (const Row* row : to_embed) texts.push_back(row->text);
-        auto embeddings = embedder.embed(texts);
-        if (embeddings.size() != texts.size() || embeddings.empty())
-          throw Error(ErrorKind::embedding, "the embedder returned a wrong number of vectors");
-        col = collection(kind, embeddings.front().size());
-        std::vector<vector::Record> records;
-        for (std::size_t i = 0; i < to_embed.size(); ++i) {
-          // The model is stamped on each vector (refreshes leave it alone) so verify() can tell
-          // vectors of another model apart from the rest of the collection.
-          vector::Json metadata = metadata_of(*to_embed[i]);
-          metadata["model"] = embedder.model();
-          records.push_back({std::to_string(to_embed[i]->id), std::move(embeddings[i]), to_embed[i]->text,
-                             std::move(metadata)});
-        }
-        col->upsert(records);
-        stats.applied += records.size();
-      }
-      if (!refresh.empty()) {
-        col->update(refresh);
-        stats.applied += refresh.size();
-      }
-      if (!gone.empty() && col) {
-        vector::DeleteRequest del;
-        del.ids = gone;
-        stats.removed += col->remove(del);
+  // Where apply_rows writes: a collection, found or (given the first embedding's dimension)
+  // created, and the embedder for it.
+  struct Target {
+    Embedder& embedder;
+    std::function<std::shared_ptr<vector::Collection>(std::optional<std::size_t> create_dimension)> collection;
+    std::string refuse_embedding;  // not empty: why this target must not embed (another model is recorded)
+  };
+
+  static std::vector<std::vector<float>> embed_checked(Embedder& with, const std::vector<std::string>& texts) {
+    auto embeddings = with.embed(texts);
+    if (embeddings.size() != texts.size() || embeddings.empty())
+      throw Error(ErrorKind::embedding, "the embedder returned a wrong number of vectors");
+    return embeddings;
+  }
+
+  // The model is stamped on each vector (refreshes leave it alone) so verify() can tell vectors of
+  // another model apart from the rest of the collection.
+  static std::vector<vector::Record> records_for(const std::vector<const Row*>& rows,
+                                                 std::vector<std::vector<float>>& embeddings, const std::string& model) {
+    std::vector<vector::Record> records;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      vector::Json metadata = metadata_of(*rows[i]);
+      metadata["model"] = model;
+      records.push_back({std::to_string(rows[i]->id), std::move(embeddings[i]), rows[i]->text, std::move(metadata)});
+    }
+    return records;
+  }
+
+  // Brings the vectors of the rows `row_ids` in `target` in line with the rows as they are now.
+  void apply_rows(Kind kind, std::vector<std::int64_t> ids, Target& target, ProcessStats& stats) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (ids.empty()) return;
+    std::map<std::int64_t, Row> rows;
+    {
+      auto lease = store.connection_source().acquire();
+      rows = load_rows(*lease, kind, ids);
+    }
+    std::vector<std::string> gone;
+    for (auto id : ids)
+      if (!rows.count(id)) gone.push_back(std::to_string(id));
+    // Rows whose text is unchanged get their metadata refreshed without a new embedding.
+    auto col = target.collection(std::nullopt);
+    std::map<std::string, std::string> existing_documents;
+    if (col && !rows.empty()) {
+      vector::GetRequest get;
+      for (const auto& [id, row] : rows) get.ids.push_back(std::to_string(id));
+      get.include = vector::include_documents;
+      auto found = col->get(get);
+      for (std::size_t i = 0; i < found.ids.size(); ++i)
+        existing_documents[found.ids[i]] = found.documents[i].value_or("");
+    }
+    std::vector<vector::RecordUpdate> refresh;
+    std::vector<const Row*> to_embed;
+    for (const auto& [id, row] : rows) {
+      auto it = existing_documents.find(std::to_string(id));
+      if (it != existing_documents.end() && it->second == row.text) {
+        refresh.push_back({std::to_string(id), std::nullopt, std::nullopt, metadata_of(row)});
+      } else {
+        to_embed.push_back(&row);
       }
     }
+    if (!to_embed.empty()) {
+      if (!target.refuse_embedding.empty()) throw Error(ErrorKind::config, target.refuse_embedding);
+      std::vector<std::string> texts;
+      for (const Row* row : to_embed) texts.push_back(row->text);
+      auto embeddings = embed_checked(target.embedder, texts);
+      col = target.collection(embeddings.front().size());
+      auto records = records_for(to_embed, embeddings, target.embedder.model());
+      col->upsert(records);
+      stats.applied += records.size();
+    }
+    if (!refresh.empty()) {
+      col->update(refresh);
+      stats.applied += refresh.size();
+    }
+    if (!gone.empty() && col) {
+      vector::DeleteRequest del;
+      del.ids = gone;
+      stats.removed += col->remove(del);
+    }
+  }
+
+  static std::vector<std::int64_t> row_ids_of(const std::vector<Entry>& entries, Kind kind) {
+    std::vector<std::int64_t> ids;
+    for (const auto& e : entries)
+      if (e.kind == kind) ids.push_back(e.row_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+
+  // Applies ordinary entries to each kind's current collection; returns the generation of the
+  // collection each kind was applied to (0: none was recorded).
+  std::map<Kind, std::int64_t> apply(const std::vector<Entry>& entries, ProcessStats& stats) {
+    std::map<Kind, std::int64_t> generations;
+    for (Kind kind : {Kind::fact, Kind::episode}) {
+      auto ids = row_ids_of(entries, kind);
+      if (ids.empty()) continue;
+      Current now = current(kind, std::nullopt);
+      generations[kind] = now.state.generation;
+      Target target{embedder,
+                    [&](std::optional<std::size_t> create_dimension) {
+                      if (!now.collection && create_dimension) {
+                        now = current(kind, create_dimension);
+                        generations[kind] = now.state.generation;
+                      }
+                      return now.collection;
+                    },
+                    {}};
+      // Writing this embedder's vectors into a collection of another model would mix two vector
+      // spaces; the entries wait for a Memory with the recorded model (or a reindex to this one).
+      if (!now.state.model.empty() && now.state.model != embedder.model())
+        target.refuse_embedding = std::string("the ") + to_string(kind) + " collection '" + now.state.collection +
+                                  "' holds vectors of model '" + now.state.model + "' but the embedder's model is '" +
+                                  embedder.model() + "' (OLLAMA_EMBED_MODEL / OPENAI_EMBED_MODEL): run `lunadb memory " +
+                                  "reindex --model " + embedder.model() + "` to move the collection to it";
+      apply_rows(kind, ids, target, stats);
+    }
+    return generations;
+  }
+
+  // Deletes applied entries by entry id (an entry written for the same row meanwhile stays), in
+  // one transaction with each kind's memory_collections row locked. A kind whose collection a
+  // reindex switched after the batch read it keeps its entries: they are applied again, to the
+  // new collection. While a reindex is in progress each applied row gets a catch-up entry in the
+  // same transaction, and the switch waits until none is left, so no change made during a reindex
+  // can miss the new collection (docs/memory.md, "Reindex").
+  void finish(const std::vector<Entry>& entries, const std::map<Kind, std::int64_t>& generations) {
+    write([&](sql::Connection& c) {
+      std::vector<std::int64_t> done;
+      for (Kind kind : {Kind::fact, Kind::episode}) {
+        auto rows = row_ids_of(entries, kind);
+        if (rows.empty()) continue;
+        auto state = read_state(c, kind, true);
+        auto seen = generations.find(kind);
+        if (state.generation != (seen == generations.end() ? 0 : seen->second)) continue;
+        if (state.next_collection)
+          for (auto row_id : rows) enqueue(c, catch_up_kind(kind), row_id);
+        for (const auto& e : entries)
+          if (e.kind == kind) done.push_back(e.id);
+      }
+      execute_for_ids(c, done, "DELETE FROM " + q("memory_outbox") + " WHERE " + q("id"), {});
+    });
   }
 
   ProcessStats process(bool ignore_backoff) {
     std::lock_guard lock(process_mutex);
     ProcessStats stats;
     for (;;) {
-      auto entries = due_entries(ignore_backoff);
+      auto entries = read_entries(ordinary_kinds(), ignore_backoff, options.batch_size);
       if (entries.empty()) break;
+      std::map<Kind, std::int64_t> generations;
       try {
-        apply(entries, stats);
+        generations = apply(entries, stats);
       } catch (const Error& error) {
         stats.failed += entries.size();
         stats.last_error = error.what();
@@ -367,14 +573,15 @@ struct Memory::Impl {
         wait = std::min(wait, options.max_retry_backoff);
         Values leading{sql::now_utc() + std::chrono::duration_cast<std::chrono::microseconds>(wait),
                        std::string(error.what()).substr(0, 1000)};
-        run_on_entries(entries,
-                       "UPDATE " + q("memory_outbox") + " SET " + q("attempts") + " = " + q("attempts") + " + 1, " +
-                           q("next_attempt_at") + " = ?, " + q("last_error") + " = ? WHERE " + q("id"),
-                       leading);
+        write([&](sql::Connection& c) {
+          execute_for_ids(c, entry_ids(entries),
+                          "UPDATE " + q("memory_outbox") + " SET " + q("attempts") + " = " + q("attempts") +
+                              " + 1, " + q("next_attempt_at") + " = ?, " + q("last_error") + " = ? WHERE " + q("id"),
+                          leading);
+        });
         break;
       }
-      // Deleted by entry id, not by row: an entry written for the same row meanwhile stays.
-      run_on_entries(entries, "DELETE FROM " + q("memory_outbox") + " WHERE " + q("id"), {});
+      finish(entries, generations);
     }
     stats.pending = count_pending();
     return stats;
@@ -438,7 +645,7 @@ struct Memory::Impl {
 
   std::vector<NearDuplicate> near_duplicates(const store::Fact& fact) {
     std::vector<NearDuplicate> out;
-    auto col = collection(Kind::fact, std::nullopt);
+    auto col = current(Kind::fact, std::nullopt).collection;
     if (!col) return out;
     vector::GetRequest get;
     get.ids = {std::to_string(fact.id)};
@@ -465,7 +672,7 @@ struct Memory::Impl {
     RememberResult result;
     result.fact = std::move(fact);
     try {
-      auto col = collection(Kind::fact, std::nullopt);
+      auto col = current(Kind::fact, std::nullopt).collection;
       if (col) {
         vector::GetRequest get;
         get.ids = {std::to_string(result.fact.id)};
@@ -549,33 +756,32 @@ struct Memory::Impl {
 
   // ---- verify / repair ----
 
-  // memory_collections' row for `kind`, as a VerifyKind without counts; nullopt when none yet.
-  std::optional<VerifyKind> recorded(Kind kind) {
+  std::size_t count_rows(Kind kind, std::int64_t up_to_id = 0) {
     auto lease = store.connection_source().acquire();
-    Values key{std::string(to_string(kind))};
-    auto st = lease->prepare("SELECT " + q("collection") + ", " + q("model") + ", " + q("dimension") + " FROM " +
-                             q("memory_collections") + " WHERE " + q("kind") + " = ?");
-    st->bind_all(key);
-    if (!st->step()) return std::nullopt;
-    VerifyKind out;
-    out.kind = kind;
-    out.collection = st->get_text(0);
-    out.model = st->get_optional_text(1).value_or("");
-    if (auto d = st->get_optional_int64(2)) out.dimension = static_cast<std::size_t>(*d);
-    return out;
-  }
-
-  std::size_t count_rows(Kind kind) {
-    auto lease = store.connection_source().acquire();
-    auto st = lease->prepare("SELECT COUNT(*) FROM " + q(kind == Kind::fact ? "facts" : "episodes"));
+    std::string text = "SELECT COUNT(*) FROM " + q(kind == Kind::fact ? "facts" : "episodes");
+    Values values;
+    if (up_to_id > 0) {
+      text += " WHERE " + q("id") + " <= ?";
+      values.emplace_back(up_to_id);
+    }
+    auto st = lease->prepare(text);
+    st->bind_all(values);
     return st->step() ? static_cast<std::size_t>(st->get_int64(0)) : 0;
   }
 
-  // The collection of `kind` as it stands, without creating one; its record refreshed.
+  // The collection of `kind` as memory_collections records it, without creating one.
   VerifyKind describe(Kind kind, std::shared_ptr<vector::Collection>& col) {
-    col = collection(kind, std::nullopt);
-    VerifyKind out = recorded(kind).value_or(VerifyKind{});
+    Current now = current(kind, std::nullopt);
+    col = now.collection;
+    VerifyKind out;
     out.kind = kind;
+    out.collection = now.state.collection;
+    out.model = now.state.model;
+    out.dimension = now.state.dimension;
+    out.generation = now.state.generation;
+    if (now.state.next_collection)
+      out.reindex = ReindexState{*now.state.next_collection, now.state.next_model, now.state.next_after_id,
+                                 count_entries({catch_up_kind(kind)})};
     if (col) out.vectors = col->count();
     return out;
   }
@@ -639,7 +845,7 @@ struct Memory::Impl {
       std::vector<std::string> doomed = k.orphans;
       for (auto id : k.wrong_model) doomed.push_back(std::to_string(id));
       if (!doomed.empty()) {
-        if (auto col = collection(k.kind, std::nullopt)) {
+        if (auto col = current(k.kind, std::nullopt).collection) {
           for (std::size_t start = 0; start < doomed.size(); start += kIdsPerStatement) {
             vector::DeleteRequest del;
             del.ids.assign(doomed.begin() + static_cast<std::ptrdiff_t>(start),
@@ -675,6 +881,238 @@ struct Memory::Impl {
       out.collections.push_back(std::move(k));
     }
     return out;
+  }
+
+  // ---- reindex (docs/memory.md, "Reindex") ----
+
+  // The embedder for `model`: the one given, the Memory's own, or one made for it.
+  Embedder& embedder_for(const std::string& model, const ReindexOptions& o, std::unique_ptr<Embedder>& owned) {
+    if (o.embedder) {
+      if (o.embedder->model() != model)
+        throw Error(ErrorKind::usage, "memory reindex: the embedder given is for model '" + o.embedder->model() +
+                                          "', not the target model '" + model + "'");
+      return *o.embedder;
+    }
+    if (model == embedder.model()) return embedder;
+    if (!options.embedder_for_model)
+      throw Error(ErrorKind::usage, "memory reindex: no embedder for model '" + model +
+                                        "' (MemoryOptions::embedder_for_model is not set)");
+    owned = options.embedder_for_model(model);
+    return *owned;
+  }
+
+  // Starts the reindex of `kind` to `model`, or finds the one in progress (which must be to the
+  // same model: a half-built collection of another model is never mixed into).
+  CollectionState begin_reindex(Kind kind, const std::string& model, ReindexResult& result) {
+    current(kind, std::nullopt);  // adopts an existing base collection when nothing is recorded
+    return write([&](sql::Connection& c) {
+      CollectionState state = read_state(c, kind, true);
+      result.from_collection = state.collection;
+      result.from_model = state.model;
+      result.resumed = false;
+      result.resumed_after.reset();
+      if (state.generation == 0) {
+        // Nothing recorded and no collection: generation 1 is the (absent) base collection.
+        Values values{std::string(to_string(kind)), std::string(base_name(kind)), generation_name(kind, 2), model,
+                      sql::now_utc()};
+        store::detail::execute(c,
+                               "INSERT INTO " + q("memory_collections") + " (" + q("kind") + ", " + q("collection") +
+                                   ", " + q("generation") + ", " + q("next_collection") + ", " + q("next_model") +
+                                   ", " + q("updated_at") + ") VALUES (?, ?, 1, ?, ?, ?)",
+                               values);
+        return read_state(c, kind, false);
+      }
+      if (state.next_collection) {
+        if (state.next_model != model)
+          throw Error(ErrorKind::usage,
+                      "memory reindex: a reindex of the " + std::string(to_string(kind)) + " collection to model '" +
+                          state.next_model + "' is in progress (into '" + *state.next_collection +
+                          "'): run it again with --model " + state.next_model + " (or without --model) to finish it");
+        result.resumed = true;
+        result.resumed_after = state.next_after_id;
+        return state;
+      }
+      state.next_collection = generation_name(kind, state.generation + 1);
+      state.next_model = model;
+      state.next_after_id.reset();
+      Values values{*state.next_collection, model, sql::now_utc(), std::string(to_string(kind))};
+      store::detail::execute(c,
+                             "UPDATE " + q("memory_collections") + " SET " + q("next_collection") + " = ?, " +
+                                 q("next_model") + " = ?, " + q("next_after_id") + " = NULL, " + q("updated_at") +
+                                 " = ? WHERE " + q("kind") + " = ?",
+                             values);
+      return state;
+    });
+  }
+
+  // Deletes the collections of `kind`'s generations that memory_collections no longer names: the
+  // previous one after a switch (or after a crash right after it), and a next one nobody records.
+  // Returns the names deleted.
+  std::vector<std::string> drop_unrecorded_generations(Kind kind) {
+    const CollectionState state = read_state(kind);
+    std::vector<std::string> dropped;
+    for (const auto& config : vectors.list_collections()) {
+      if (!is_generation_name(kind, config.name) || config.name == state.collection ||
+          config.name == state.next_collection.value_or(""))
+        continue;
+      drop_collection(config.name);
+      dropped.push_back(config.name);
+    }
+    return dropped;
+  }
+
+  std::vector<Row> rows_after(Kind kind, std::int64_t after_id, std::size_t limit) {
+    auto lease = store.connection_source().acquire();
+    Values values{after_id};
+    auto st = lease->prepare(dialect.paginate((kind == Kind::fact ? fact_select() : episode_select()) + " WHERE " +
+                                                  q("id") + " > ? ORDER BY " + q("id"),
+                                              static_cast<std::int64_t>(limit), 0));
+    st->bind_all(values);
+    std::vector<Row> rows;
+    while (st->step()) rows.push_back(read_row(kind, *st));
+    return rows;
+  }
+
+  // Applies the catch-up entries (rows changed during the reindex) to the next collection.
+  std::size_t catch_up(Kind kind, Embedder& target_embedder, const std::string& next, std::size_t batch) {
+    std::size_t rows = 0;
+    Target target{target_embedder,
+                  [&](std::optional<std::size_t> create_dimension) {
+                    auto col = open_collection(next);
+                    if (!col && create_dimension) col = create_collection(next, *create_dimension, target_embedder.model());
+                    return col;
+                  },
+                  {}};
+    for (;;) {
+      auto entries = read_entries({catch_up_kind(kind)}, true, batch);
+      if (entries.empty()) return rows;
+      ProcessStats ignored;
+      auto ids = row_ids_of(entries, kind);
+      apply_rows(kind, ids, target, ignored);
+      rows += ids.size();
+      delete_entries(entry_ids(entries));
+    }
+  }
+
+  // The switch: collection, model, dimension and generation in one UPDATE, under the row lock that
+  // finish() takes too, and only when no catch-up entry is left. False when one is: catch up again.
+  bool switch_to(Kind kind, const std::string& next, const std::string& model, std::optional<std::size_t> dimension) {
+    return write([&](sql::Connection& c) {
+      CollectionState state = read_state(c, kind, true);
+      if (state.next_collection != next)
+        throw Error(ErrorKind::internal, "memory reindex: the reindex into '" + next +
+                                             "' is no longer recorded in memory_collections (another reindex ran?)");
+      if (count_entries(c, {catch_up_kind(kind)}) > 0) return false;
+      Values values{next, model, opt(dimension ? std::optional<std::int64_t>(static_cast<std::int64_t>(*dimension))
+                                               : std::nullopt),
+                    state.generation + 1, sql::now_utc(), std::string(to_string(kind))};
+      store::detail::execute(c,
+                             "UPDATE " + q("memory_collections") + " SET " + q("collection") + " = ?, " + q("model") +
+                                 " = ?, " + q("dimension") + " = ?, " + q("generation") + " = ?, " +
+                                 q("next_collection") + " = NULL, " + q("next_model") + " = NULL, " +
+                                 q("next_after_id") + " = NULL, " + q("updated_at") + " = ? WHERE " + q("kind") +
+                                 " = ?",
+                             values);
+      return true;
+    });
+  }
+
+  ReindexResult reindex_kind(Kind kind, Embedder& target, const ReindexOptions& o) {
+    const std::size_t batch = std::max<std::size_t>(1, o.batch_size ? o.batch_size : options.batch_size);
+    ReindexResult result;
+    result.kind = kind;
+    result.to_model = target.model();
+    const CollectionState state = begin_reindex(kind, target.model(), result);
+    const std::string next = *state.next_collection;
+    result.to_collection = next;
+    drop_unrecorded_generations(kind);  // a stale collection under the next name would be mixed into
+
+    std::int64_t after = state.next_after_id.value_or(0);
+    std::size_t done = after > 0 ? count_rows(kind, after) : 0;
+    ReindexProgress progress{kind, next, target.model(), done, std::max(done, count_rows(kind)), false};
+    auto next_col = open_collection(next);
+    for (;;) {
+      auto rows = rows_after(kind, after, batch);
+      if (rows.empty()) break;
+      std::vector<std::string> texts;
+      std::vector<const Row*> pointers;
+      for (const auto& row : rows) {
+        texts.push_back(row.text);
+        pointers.push_back(&row);
+      }
+      auto embeddings = embed_checked(target, texts);
+      if (!next_col) next_col = create_collection(next, embeddings.front().size(), target.model());
+      next_col->upsert(records_for(pointers, embeddings, target.model()));
+      after = rows.back().id;
+      // Recorded only after the vectors are durable: a reindex killed before this line redoes the
+      // batch, one killed after it resumes behind it.
+      Values values{after, sql::now_utc(), std::string(to_string(kind)), next};
+      const auto recorded = write([&](sql::Connection& c) {
+        return store::detail::execute(c,
+                                      "UPDATE " + q("memory_collections") + " SET " + q("next_after_id") + " = ?, " +
+                                          q("updated_at") + " = ? WHERE " + q("kind") + " = ? AND " +
+                                          q("next_collection") + " = ?",
+                                      values);
+      });
+      if (recorded == 0)
+        throw Error(ErrorKind::internal, "memory reindex: the reindex into '" + next +
+                                             "' is no longer recorded in memory_collections (another reindex ran?)");
+      result.embedded += rows.size();
+      progress.done += rows.size();
+      progress.total = std::max(progress.total, progress.done);
+      if (o.progress) o.progress(progress);
+    }
+    result.total = count_rows(kind);
+
+    for (;;) {
+      result.caught_up += catch_up(kind, target, next, batch);
+      auto built = open_collection(next);
+      std::optional<std::size_t> dimension;
+      if (built) dimension = static_cast<std::size_t>(built->config().dimension);
+      if (switch_to(kind, next, target.model(), dimension)) {
+        result.dimension = dimension;
+        break;
+      }
+    }
+    progress.switched = true;
+    progress.total = result.total;
+    progress.done = result.total;
+    if (o.progress) o.progress(progress);
+    auto dropped = drop_unrecorded_generations(kind);
+    result.dropped_old = std::find(dropped.begin(), dropped.end(), result.from_collection) != dropped.end();
+    return result;
+  }
+
+  std::vector<ReindexResult> reindex(const std::optional<std::string>& collection,
+                                     const std::optional<std::string>& model, const ReindexOptions& o) {
+    std::vector<Kind> kinds;
+    if (collection) {
+      kinds.push_back(kind_of_collection(*collection));
+    } else {
+      kinds = {Kind::fact, Kind::episode};
+    }
+    std::lock_guard lock(reindex_mutex);
+    // Without a model, an interrupted reindex names it, for the kinds it did not reach yet too: a
+    // run over both kinds killed during the facts goes on with the same model for the episodes.
+    std::map<Kind, CollectionState> states;
+    std::optional<std::string> interrupted_model;
+    for (Kind kind : kinds) {
+      states[kind] = read_state(kind);
+      if (states[kind].next_collection && !interrupted_model) interrupted_model = states[kind].next_model;
+    }
+    const std::string default_model = model               ? *model
+                                      : interrupted_model ? *interrupted_model
+                                      : o.embedder        ? o.embedder->model()
+                                                          : embedder.model();
+    std::vector<ReindexResult> results;
+    for (Kind kind : kinds) {
+      const CollectionState& state = states[kind];
+      std::string target_model = !model && state.next_collection ? state.next_model : default_model;
+      std::unique_ptr<Embedder> owned;
+      Embedder& target = embedder_for(target_model, o, owned);
+      results.push_back(reindex_kind(kind, target, o));
+    }
+    return results;
   }
 
   // ---- recall ----
@@ -810,15 +1248,23 @@ struct Memory::Impl {
     }
     const auto now = sql::now_utc();
     std::vector<RecallResult> results;
+    std::map<Kind, std::shared_ptr<vector::Collection>> used_collections;
     for (Kind kind : {Kind::fact, Kind::episode}) {
       if ((kind == Kind::fact && !o.facts) || (kind == Kind::episode && !o.episodes)) continue;
       std::map<std::int64_t, ScoreParts> found;
+      // One lookup of memory_collections per kind and call: a reindex switching the collection
+      // between the two uses below cannot give one query two models.
       std::shared_ptr<vector::Collection> col;
+      bool same_model = false;
       try {
-        col = collection(kind, std::nullopt);
+        Current in_use = current(kind, std::nullopt);
+        col = in_use.collection;
+        same_model = in_use.state.model.empty() || in_use.state.model == embedder.model();
+        used_collections[kind] = col;
       } catch (const Error&) {
       }
-      if (query_vector && col && static_cast<std::size_t>(col->config().dimension) == query_vector->size()) {
+      if (query_vector && col && same_model &&
+          static_cast<std::size_t>(col->config().dimension) == query_vector->size()) {
         vector::QueryRequest request;
         request.embeddings = {*query_vector};
         request.n_results = candidates;
@@ -881,7 +1327,7 @@ struct Memory::Impl {
       if (get.ids.empty()) continue;
       std::set<std::string> have;
       try {
-        if (auto col = collection(kind, std::nullopt)) {
+        if (auto col = used_collections[kind]) {
           auto got = col->get(get);
           have.insert(got.ids.begin(), got.ids.end());
         }
@@ -1077,6 +1523,11 @@ MemoryStats Memory::stats() { return impl_->memory_stats(); }
 VerifyReport Memory::verify() { return impl_->verify(); }
 
 VerifyReport Memory::repair() { return impl_->repair(); }
+
+std::vector<ReindexResult> Memory::reindex(std::optional<std::string> collection, std::optional<std::string> model,
+                                           const ReindexOptions& options) {
+  return impl_->reindex(collection, model, options);
+}
 
 const ProcessStats& Memory::replay_stats() const { return impl_->replay; }
 

@@ -115,6 +115,10 @@ void FakeEmbeddingServer::set_dimension(std::size_t dimension) {
   std::lock_guard lock(mutex_);
   dimension_ = dimension;
 }
+void FakeEmbeddingServer::set_model_dimension(const std::string& model, std::size_t dimension) {
+  std::lock_guard lock(mutex_);
+  model_dimensions_[model] = dimension;
+}
 void FakeEmbeddingServer::set_available_models(std::set<std::string> models) {
   std::lock_guard lock(mutex_);
   models_ = std::move(models);
@@ -182,6 +186,8 @@ FakeEmbeddingServer::Reply FakeEmbeddingServer::serve_normally(const RecordedReq
   std::lock_guard lock(mutex_);
   const std::string model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : "";
   const bool has_model = !models_ || models_->count(model) > 0;
+  const auto own_dimension = model_dimensions_.find(model);
+  const std::size_t dimension = own_dimension == model_dimensions_.end() ? dimension_ : own_dimension->second;
   nlohmann::json answer;
 
   if (request.path == "/api/embed") {
@@ -200,14 +206,14 @@ FakeEmbeddingServer::Reply FakeEmbeddingServer::serve_normally(const RecordedReq
       return {400, nlohmann::json{{"error", "invalid input type"}}.dump()};
     }
     answer = {{"model", model}, {"embeddings", nlohmann::json::array()}};
-    for (const auto& input : inputs) answer["embeddings"].push_back(vector_for(model, input, dimension_));
+    for (const auto& input : inputs) answer["embeddings"].push_back(vector_for(model, input, dimension));
   } else if (request.path == "/api/embeddings") {
     if (model.empty()) return {400, nlohmann::json{{"error", "model is required"}}.dump()};
     if (!has_model) return {404, ollama_model_missing(model)};
     if (!body.contains("prompt") || !body["prompt"].is_string()) {
       return {400, nlohmann::json{{"error", "prompt is required"}}.dump()};
     }
-    answer = {{"embedding", vector_for(model, body["prompt"].get<std::string>(), dimension_)}};
+    answer = {{"embedding", vector_for(model, body["prompt"].get<std::string>(), dimension)}};
   } else {  // /v1/embeddings
     if (required_api_key_ && request.authorization != "Bearer " + *required_api_key_) {
       const nlohmann::json error = {
@@ -243,7 +249,7 @@ FakeEmbeddingServer::Reply FakeEmbeddingServer::serve_normally(const RecordedReq
     answer = {{"object", "list"}, {"model", model}, {"data", nlohmann::json::array()}};
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       answer["data"].push_back(
-          {{"object", "embedding"}, {"index", i}, {"embedding", vector_for(model, inputs[i], dimension_)}});
+          {{"object", "embedding"}, {"index", i}, {"embedding", vector_for(model, inputs[i], dimension)}});
     }
     answer["usage"] = {{"prompt_tokens", 0}, {"total_tokens", 0}};
   }

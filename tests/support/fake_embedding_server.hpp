@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,8 @@ class FakeEmbeddingServer {
   // Normal answers wait this long (interrupted when the server stops).
   void set_delay(std::chrono::milliseconds delay);
   void set_dimension(std::size_t dimension);  // default 8
+  // `model`'s vectors get this length instead (two "models" of different dimensions, for reindex).
+  void set_model_dimension(const std::string& model, std::size_t dimension);
   // Models the server has; until called, it has every model.
   void set_available_models(std::set<std::string> models);
   // Behave like Ollama before 0.3.4: /api/embed answers 404 "404 page not found".
@@ -104,6 +107,7 @@ class FakeEmbeddingServer {
   std::deque<ScriptedReply> script_;
   std::chrono::milliseconds delay_{0};
   std::size_t dimension_ = 8;
+  std::map<std::string, std::size_t> model_dimensions_;
   std::optional<std::set<std::string>> models_;
   bool legacy_ollama_ = false;
   std::optional<std::string> required_api_key_;
