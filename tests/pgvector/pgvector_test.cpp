@@ -118,7 +118,7 @@ TEST_P(PgvectorBadInput, RefusedCallsWriteNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PgvectorBadInput,
-                         ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         ::testing::ValuesIn(test::vector_backend_kinds()),
                          [](const auto& param_info) { return test::backend_name(param_info.param); });
 
 struct RandomRecords {
