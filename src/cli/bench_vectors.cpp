@@ -579,7 +579,8 @@ void register_bench_vectors(CLI::App& bench, Context& context) {
   command->add_option("--queries", options->queries,
                       "A query file (.npy/.fvecs), or N: N queries from the synthetic distribution, or N rows held out of --data");
   command->add_option("--ground-truth", options->ground_truth,
-                      ".ivecs of the k nearest data rows (0-based, in the order the rows are added) per query; default: brute force");
+                      ".ivecs of the k nearest data rows (0-based, in the order the rows are added) per query; default: brute force "
+                      "(the filtered row's is always the brute force's)");
   command->add_option("--k", options->k, "Neighbours per query (recall@k)")->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
   command->add_option("--ef-sweep", options->ef_sweep, "Comma-separated ef values, one row each ('' for none)");
   command->add_option("--export", options->export_dir, "Write data.fvecs, queries.fvecs and gt.ivecs here (for the peer scripts)");
