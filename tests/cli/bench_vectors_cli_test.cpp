@@ -62,7 +62,7 @@ TEST(BenchVectorsCli, RecallRowsAreRightAndTheExportReproducesThem) {
   TempDir dir;
   const auto exported = dir / "export";
   const Json first = bench_json(dir, tiny + " --export '" + exported.string() + "'");
-  ASSERT_EQ(first.at("rows").size(), 7u);  // default, exact, 5 sweep rows
+  ASSERT_EQ(first.at("rows").size(), 8u);  // default, filtered, exact, 5 sweep rows
   EXPECT_EQ(first.at("rows")[0].at("search"), "default");
   EXPECT_EQ(first.at("n"), 3000);
   EXPECT_EQ(first.at("k"), 10);
@@ -81,11 +81,15 @@ TEST(BenchVectorsCli, RecallRowsAreRightAndTheExportReproducesThem) {
     previous = recall;
   }
   EXPECT_GE(first.at("recall_at_10").get<double>(), 0.95) << "the default search must not give up recall: " << first.dump();
+  // Within one bucket of 30 records the filtered search is exact: every neighbour in the bucket.
+  EXPECT_EQ(row(first, "filtered").at("recall").get<double>(), 1.0) << first.dump();
+  EXPECT_EQ(first.at("filtered_recall_at_10"), row(first, "filtered").at("recall"));
 
   // The exported files: whole rows of the right widths.
   EXPECT_EQ(fs::file_size(exported / "data.fvecs"), 3000u * (4 + 16 * 4));
   EXPECT_EQ(fs::file_size(exported / "queries.fvecs"), 100u * (4 + 16 * 4));
   EXPECT_EQ(fs::file_size(exported / "gt.ivecs"), 100u * (4 + 10 * 4));
+  EXPECT_EQ(fs::file_size(exported / "gt_filtered.ivecs"), 100u * (4 + 10 * 4));
 
   // The same data read back from the files, with the exported ground truth: the exact row agrees.
   const std::string from_files = "bench vectors --data '" + (exported / "data.fvecs").string() + "' --queries '" +
@@ -96,7 +100,7 @@ TEST(BenchVectorsCli, RecallRowsAreRightAndTheExportReproducesThem) {
   EXPECT_EQ(row(again, "exact").at("recall").get<double>(), 1.0);
 
   // A ground truth naming rows that are not the neighbours: recall 0 for the exact search, and
-  // next to nothing for the graph.
+  // next to nothing for the graph (the filtered row's truth is always the brute force's).
   auto ints = read_ints(exported / "gt.ivecs");
   ASSERT_EQ(ints.size(), 100u * 11);
   for (std::size_t q = 0; q < 100; ++q) {
@@ -110,14 +114,17 @@ TEST(BenchVectorsCli, RecallRowsAreRightAndTheExportReproducesThem) {
   write_ints(dir / "wrong.ivecs", ints);
   const Json wrong = bench_json(dir, from_files + " --ground-truth '" + (dir / "wrong.ivecs").string() + "'");
   EXPECT_EQ(row(wrong, "exact").at("recall").get<double>(), 0.0) << wrong.dump();
-  for (const auto& r : wrong.at("rows")) EXPECT_LE(r.at("recall").get<double>(), 0.05) << wrong.dump();
+  for (const auto& r : wrong.at("rows")) {
+    if (r.at("search") == "filtered") continue;
+    EXPECT_LE(r.at("recall").get<double>(), 0.05) << wrong.dump();
+  }
 }
 
 TEST(BenchVectorsCli, TextOutputPutsRecallBesideLatency) {
   TempDir dir;
   const auto result = run_lunadb(dir, "bench vectors --distribution clustered --count 500 --dim 8 --queries 20 --ef-sweep 10,40");
   ASSERT_EQ(result.code, 0) << result.output;
-  for (const std::string expected : {"recall@10", "p50 us", "p95 us", "default", "exact", "ef 10", "ef 40", "clustered"}) {
+  for (const std::string expected : {"recall@10", "p50 us", "p95 us", "default", "filtered", "exact", "ef 10", "ef 40", "clustered"}) {
     EXPECT_NE(result.output.find(expected), std::string::npos) << expected << " missing in:\n" << result.output;
   }
 }

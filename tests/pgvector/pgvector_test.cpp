@@ -118,7 +118,7 @@ TEST_P(PgvectorBadInput, RefusedCallsWriteNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PgvectorBadInput,
-                         ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         ::testing::ValuesIn(test::vector_backend_kinds()),
                          [](const auto& param_info) { return test::backend_name(param_info.param); });
 
 struct RandomRecords {
@@ -325,6 +325,32 @@ TEST(PgvectorSchema, LunadbUpgradeRunsTheVectorChainOnVectorUrl) {
   EXPECT_NE(refused.code, 0) << refused.output;
   EXPECT_TRUE(contains(refused.output, "has no pgvector extension")) << refused.output;
   EXPECT_FALSE(contains(refused.output, "Upgr4dePw")) << refused.output;
+}
+
+// `lunadb bench vectors --backend pgvector`: recall measured against the brute force (it moves
+// with ef), a filtered row and no exact one, and the run's collection gone afterwards.
+TEST(PgvectorBench, BenchVectorsMeasuresRecallOnVectorUrlAndLeavesNothingBehind) {
+  LUNADB_REQUIRE_SERVER(test::pgvector_url());
+  test::FreshDatabase db(test::pgvector_url());
+  test::TempDir dir;
+  auto run = test::run_lunadb(dir, "bench vectors --backend pgvector --distribution uniform --count 3000 --dim 16 --queries 50 "
+                                   "--ef-sweep 10,200 --json",
+                              "LUNA_ENV_FILE= VECTOR_URL='" + with_password(db.url(), "B3nchPw") + "'");
+  ASSERT_EQ(run.code, 0) << run.output;
+  EXPECT_FALSE(contains(run.output, "B3nchPw")) << run.output;
+  const auto result = Json::parse(run.output.substr(run.output.find('{')));
+  EXPECT_EQ(result.at("backend"), "pgvector");
+  std::vector<std::string> searches;
+  for (const auto& row : result.at("rows")) searches.push_back(row.at("search").get<std::string>() + (row.at("ef").is_null() ? "" : std::to_string(row.at("ef").get<int>())));
+  EXPECT_EQ(searches, (std::vector<std::string>{"default100", "filtered", "ef10", "ef200"})) << result.dump();
+  const double at_10 = result.at("rows")[2].at("recall").get<double>(), at_200 = result.at("rows")[3].at("recall").get<double>();
+  EXPECT_LT(at_10, at_200) << "uniform vectors at ef 10 should miss neighbours that ef 200 finds: " << result.dump();
+  EXPECT_GE(at_200, 0.98) << result.dump();
+  EXPECT_GE(result.at("filtered_recall_at_10").get<double>(), 0.9) << result.dump();
+  auto c = db.connect();
+  auto st = c->prepare("SELECT (SELECT count(*) FROM lunadb_vector_collections) + (SELECT count(*) FROM pg_class WHERE relname LIKE 'lunadb_vectors_%')");
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_int64(0), 0) << "the bench left its collection behind";
 }
 
 }  // namespace

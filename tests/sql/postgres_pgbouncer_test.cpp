@@ -40,14 +40,7 @@ class PgBouncerBase : public ::testing::Test {
   }
   void TearDown() override {
     // pgbouncer keeps server connections to the test database; close them so it can be dropped.
-    if (db_) {
-      try {
-        auto admin = test::connect(test::with_database(test::parse_server_url(test::pgbouncer_url()), "pgbouncer"));
-        admin->execute("KILL " + db_->name());
-      } catch (const std::exception&) {
-        // DROP DATABASE ... WITH (FORCE) terminates them anyway.
-      }
-    }
+    if (db_) test::close_pgbouncer_server_connections(test::pgbouncer_url(), db_->name());
   }
 
   std::unique_ptr<test::FreshDatabase> db_;

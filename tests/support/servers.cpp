@@ -27,6 +27,9 @@ std::string pg_url() { return env_or("LUNADB_TEST_PG_URL", "postgresql://postgre
 std::string mysql_url() { return env_or("LUNADB_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306"); }
 std::string pgbouncer_url() { return env_or("LUNADB_TEST_PGBOUNCER_URL", "postgresql://postgres@127.0.0.1:6432"); }
 std::string pgvector_url() { return env_or("LUNADB_TEST_PGVECTOR_URL", "postgresql://postgres@127.0.0.1:5433"); }
+std::string pgvector_pgbouncer_url() {
+  return env_or("LUNADB_TEST_PGVECTOR_PGBOUNCER_URL", "postgresql://postgres@127.0.0.1:6433");
+}
 bool in_ci() {
   const char* value = std::getenv("CI");
   return value && *value;
@@ -110,16 +113,25 @@ FreshDatabase::~FreshDatabase() {
   }
 }
 
-std::string FreshDatabase::url_string() const {
-  std::string base = server_url_;
+std::string url_with_database(const std::string& server_url, const std::string& database) {
+  std::string base = server_url;
   const auto query = base.find('?');
   std::string query_part = query == std::string::npos ? "" : base.substr(query);
   if (query != std::string::npos) base = base.substr(0, query);
   const auto scheme = base.find("://");
   const auto slash = base.find('/', scheme + 3);
   if (slash != std::string::npos) base = base.substr(0, slash);
-  return base + "/" + name_ + query_part;
+  return base + "/" + database + query_part;
 }
+
+void close_pgbouncer_server_connections(const std::string& bouncer_url, const std::string& database) {
+  try {
+    connect(with_database(parse_server_url(bouncer_url), "pgbouncer"))->execute("KILL " + database);
+  } catch (const std::exception&) {
+  }
+}
+
+std::string FreshDatabase::url_string() const { return url_with_database(server_url_, name_); }
 
 std::unique_ptr<sql::Connection> FreshDatabase::admin() const {
   return test::connect(with_database(server_, server_.backend == Backend::mysql ? "" : "postgres"));

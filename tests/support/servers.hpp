@@ -4,6 +4,8 @@
 //   LUNADB_TEST_MYSQL_URL      default mysql://root@127.0.0.1:3306
 //   LUNADB_TEST_PGBOUNCER_URL  default postgresql://postgres@127.0.0.1:6432
 //   LUNADB_TEST_PGVECTOR_URL   default postgresql://postgres@127.0.0.1:5433 (PostgreSQL with pgvector)
+//   LUNADB_TEST_PGVECTOR_PGBOUNCER_URL  default postgresql://postgres@127.0.0.1:6433 (pgbouncer,
+//                              transaction mode, in front of the pgvector server)
 // When a server cannot be reached the test is skipped with a message, or FAILS when the
 // environment variable CI is set (so CI never silently skips the server suites).
 
@@ -22,6 +24,7 @@ std::string pg_url();
 std::string mysql_url();
 std::string pgbouncer_url();
 std::string pgvector_url();
+std::string pgvector_pgbouncer_url();
 bool in_ci();
 
 // Parses a test server URL. A URL without a database (the defaults above) gets the server's
@@ -33,6 +36,13 @@ std::optional<std::string> server_unreachable(const std::string& url);
 
 // `url` with the database replaced (and, when given, user and password).
 DbUrl with_database(const DbUrl& url, const std::string& database);
+
+// A server URL string (as the LUNADB_TEST_* variables hold) with its database replaced, query kept.
+std::string url_with_database(const std::string& server_url, const std::string& database);
+
+// pgbouncer (admin console of `bouncer_url`) closes its server connections to `database`, so that
+// the database can be dropped; failures are ignored (DROP ... WITH (FORCE) ends them anyway).
+void close_pgbouncer_server_connections(const std::string& bouncer_url, const std::string& database);
 
 // Opens a connection (no echo).
 std::unique_ptr<sql::Connection> connect(const DbUrl& url, double connect_timeout_s = 10);

@@ -290,7 +290,7 @@ TEST_P(VectorFilterBackends, AgreesWithReferenceEvaluatorOnRandomMetadata) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, VectorFilterBackends,
-                         ::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         ::testing::ValuesIn(test::vector_backend_kinds()),
                          [](const auto& param_info) { return test::backend_name(param_info.param); });
 
 }  // namespace

@@ -336,7 +336,7 @@ TEST_P(VectorModel, RandomOperationsMatchTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, VectorModel,
-                         ::testing::Combine(::testing::Values(test::VectorBackendKind::embedded, test::VectorBackendKind::pgvector),
+                         ::testing::Combine(::testing::ValuesIn(test::vector_backend_kinds()),
                                             ::testing::Values(Distance::cosine, Distance::l2, Distance::ip),
                                             ::testing::Values(1u, 2u)),
                          [](const auto& param_info) {
