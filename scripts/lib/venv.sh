@@ -16,13 +16,15 @@ ensure_venv() {
     return 0
   fi
   rm -rf "$venv"
-  "${PYTHON:-python3}" -m venv "$venv" >/dev/null
+  # Each step returns on failure itself: a caller in an `if` or `||` runs without errexit, and a
+  # stamp written after a failed pip would make every later run trust a broken venv.
+  "${PYTHON:-python3}" -m venv "$venv" >/dev/null || return 1
   local requirement
   for requirement in "$@"; do
     if [[ "$requirement" == torch==* ]]; then
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >&2
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" >&2 || return 1
     fi
   done
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2 || return 1
   printf '%s\n' "$wanted" >"$stamp"
 }
