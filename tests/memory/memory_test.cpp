@@ -1030,7 +1030,7 @@ TEST_P(MemoryTest, AfterAReindexToAModelOfTheSameDimensionTheOldModelNeverMixesI
 // asking for a fact by its exact text: every answer comes from one model (the old one: the fact at
 // similarity 1; after the switch the old model's Memory has no vector part: nothing), and the
 // writes made meanwhile all end in the new collection.
-TEST_P(MemoryTest, ReindexWhileOtherThreadsWriteAndRecall) {
+TEST_P(MemoryConcurrency, ReindexWhileOtherThreadsWriteAndRecall) {
   const auto probe = memory().remember(fact("probe", "User probe fact that nobody changes")).fact;
   std::vector<std::int64_t> seeded;
   for (int i = 0; i < 12; ++i) seeded.push_back(memory().remember(fact("bulk", "User bulk fact " + std::to_string(i))).fact.id);
