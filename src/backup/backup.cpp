@@ -12,6 +12,7 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -443,9 +444,10 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
     std::future<std::vector<CollectionCount>> vector_checks;
     std::future<std::pair<std::map<std::string, std::uint64_t>, std::string>> database_checks;
     // The vector store first: its vectors are derived from the database's rows, so a database
-    // copied after them holds every row they were derived from. Within the store, the index
-    // snapshots before the records, so that the records are at least as new as the snapshots
-    // and the restored store only catches up forward, as after a crash.
+    // snapshot taken after theirs holds every row they were derived from. Within the store, the
+    // index snapshots before the records, so that the records are at least as new as the
+    // snapshots and the restored store only catches up forward, as after a crash. The records'
+    // snapshot is pinned before the database's is taken; the two copies then run at once.
     if (have_vectors) {
       const fs::path vectors = partial / kVectorsFolder;
       fs::create_directories(vectors);
@@ -456,8 +458,11 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
         copy_file_durably(settings.chroma_path / kServeCatalogName, vectors / kServeCatalogName, sink);
       }
       const fs::path copied = vectors / vector::detail::kRecordsFileName;
-      detail::SqliteFile(records, true).copy_to(copied, detail::SqliteFile::Sync::later);
-      vector_checks = std::async(std::launch::async, [&hashes, &partial, copied] {
+      auto source = std::make_shared<detail::SqliteFile>(records, true);
+      source->pin_snapshot();
+      vector_checks = std::async(std::launch::async, [&hashes, &partial, copied, source = std::move(source)]() mutable {
+        source->copy_to(copied, detail::SqliteFile::Sync::later);
+        source.reset();  // ends the read transaction: writers may checkpoint past it
         detail::SqliteFile copy(copied, true);
         copy.check_integrity();
         auto counts = count_collections(copy);
@@ -465,7 +470,6 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
         return counts;
       });
       m.has_vectors = true;
-      vector::detail::fsync_directory(vectors);
     }
     if (server) {
       dump_server_database(*server_source, settings, options, partial, m, result.notes);
@@ -483,7 +487,10 @@ BackupResult create_backup(const Settings& settings, const BackupOptions& option
       });
       detail::SqliteFile(copied, true).check_pages();
     }
-    if (vector_checks.valid()) m.collections = vector_checks.get();
+    if (vector_checks.valid()) {
+      m.collections = vector_checks.get();
+      vector::detail::fsync_directory(partial / kVectorsFolder);
+    }
     if (database_checks.valid()) std::tie(m.rows, m.revision) = database_checks.get();
     for (const auto& file : relative_files(partial)) {
       auto f = hashes.find(file);

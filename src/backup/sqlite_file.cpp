@@ -108,6 +108,15 @@ void SqliteFile::copy_to(const std::filesystem::path& target, Sync sync) const {
   }
 }
 
+void SqliteFile::pin_snapshot() const {
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, &error);
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) fail(kind_of(rc), file_, "cannot begin a read transaction", db_, rc);
+  // A deferred transaction takes its snapshot at its first read.
+  (void)scalar("SELECT count(*) FROM sqlite_master");
+}
+
 namespace {
 
 // Runs a checking pragma; Error(corrupt) with the first problems it reports.

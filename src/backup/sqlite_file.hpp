@@ -27,6 +27,11 @@ class SqliteFile {
   // backup does, before its manifest), so the disk writes while the copy is being checked.
   enum class Sync { now, later };
   void copy_to(const std::filesystem::path& target, Sync sync = Sync::now) const;
+  // Opens a read transaction and reads, so that this connection sees the database as of now
+  // until it is closed: a copy_to() made later, on any thread, is still of this moment. A
+  // backup pins the vector store's records this way before it takes the database's snapshot,
+  // then copies both at once and keeps the order "records, then database" all the same.
+  void pin_snapshot() const;
   // PRAGMA integrity_check and foreign_key_check; Error(corrupt) naming the file with the first
   // problems reported. The two halves apart, for running them on two connections at once.
   void check_integrity() const;

@@ -10,10 +10,12 @@
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "memory/keyword.hpp"
 #include "store/core.hpp"
@@ -1117,43 +1119,106 @@ struct Memory::Impl {
 
   // ---- recall ----
 
+  // The recall filters as one list of terms, rendered three ways below: SQL for the keyword
+  // search, a `where` on the vectors' metadata for the vector search, and a test of a row loaded
+  // by id. A NULL column counts as the value read_row() gives it, which is also the value the
+  // metadata holds, so the three agree on every row.
+  struct FilterTerm {
+    enum class Op { equal, at_least, before };
+    const char* column;  // of facts / episodes, and the metadata key
+    Op op;
+    sql::Value value;
+    bool null_passes = false;  // read_row()'s value for NULL satisfies the term
+  };
+
+  // Terms hold text, flags and times; values of two types never compare equal or ordered.
+  static bool satisfies(const sql::Value& field, FilterTerm::Op op, const sql::Value& value) {
+    if (field.index() != value.index()) return false;
+    return std::visit(
+        [&](const auto& a) {
+          using T = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> || std::is_same_v<T, Timestamp>) {
+            const T& b = std::get<T>(value);
+            switch (op) {
+              case FilterTerm::Op::equal: return a == b;
+              case FilterTerm::Op::at_least: return !(a < b);
+              case FilterTerm::Op::before: return a < b;
+            }
+          }
+          return false;
+        },
+        field);
+  }
+
+  // What read_row() reads for a NULL column (none for a column it requires).
+  static std::optional<sql::Value> value_for_null(std::string_view column) {
+    if (column == "memory_type") return sql::Value(std::string("long"));
+    if (column == "is_active") return sql::Value(true);
+    if (column == "is_private") return sql::Value(false);
+    if (column == "created_at") return sql::Value(Timestamp{});
+    return std::nullopt;
+  }
+
+  static sql::Value field_of(const Row& row, std::string_view column) {
+    if (column == "category") return row.category;
+    if (column == "memory_type") return row.memory_type;
+    if (column == "is_active") return row.is_active;
+    if (column == "is_private") return row.is_private;
+    return row.created_at;
+  }
+
+  static std::vector<FilterTerm> filter_terms(Kind kind, const RecallOptions& o) {
+    using Op = FilterTerm::Op;
+    std::vector<FilterTerm> terms;
+    auto add = [&](const char* column, Op op, sql::Value value) {
+      const auto null_value = value_for_null(column);
+      const bool null_passes = null_value && satisfies(*null_value, op, value);
+      terms.push_back(FilterTerm{column, op, std::move(value), null_passes});
+    };
+    if (kind == Kind::fact) {
+      if (o.category) add("category", Op::equal, *o.category);
+      if (o.memory_type) add("memory_type", Op::equal, *o.memory_type);
+      if (o.active) add("is_active", Op::equal, *o.active);
+      if (o.is_private) add("is_private", Op::equal, *o.is_private);
+    }
+    if (o.created_from) add("created_at", Op::at_least, *o.created_from);
+    if (o.created_to) add("created_at", Op::before, *o.created_to);
+    return terms;
+  }
+
   std::string filter_sql(Kind kind, const RecallOptions& o, Values& values, const std::string& prefix) const {
     std::string out;
-    auto col = [&](const char* name) { return prefix + q(name); };
-    if (kind == Kind::fact) {
-      if (o.category) { out += " AND " + col("category") + " = ?"; values.emplace_back(*o.category); }
-      if (o.memory_type) { out += " AND " + col("memory_type") + " = ?"; values.emplace_back(*o.memory_type); }
-      if (o.active) { out += " AND " + col("is_active") + " = ?"; values.emplace_back(*o.active); }
-      if (o.is_private) { out += " AND " + col("is_private") + " = ?"; values.emplace_back(*o.is_private); }
+    for (auto& term : filter_terms(kind, o)) {
+      const std::string column = prefix + q(term.column);
+      const char* op = term.op == FilterTerm::Op::equal ? " = ?" : term.op == FilterTerm::Op::at_least ? " >= ?" : " < ?";
+      out += term.null_passes ? " AND (" + column + op + " OR " + column + " IS NULL)" : " AND " + column + op;
+      values.push_back(std::move(term.value));
     }
-    if (o.created_from) { out += " AND " + col("created_at") + " >= ?"; values.emplace_back(*o.created_from); }
-    if (o.created_to) { out += " AND " + col("created_at") + " < ?"; values.emplace_back(*o.created_to); }
     return out;
   }
 
-  // filter_sql() evaluated on a loaded row.
   static bool passes_filters(const Row& row, const RecallOptions& o) {
-    if (row.kind == Kind::fact) {
-      if (o.category && row.category != *o.category) return false;
-      if (o.memory_type && row.memory_type != *o.memory_type) return false;
-      if (o.active && row.is_active != *o.active) return false;
-      if (o.is_private && row.is_private != *o.is_private) return false;
+    for (const auto& term : filter_terms(row.kind, o)) {
+      if (!satisfies(field_of(row, term.column), term.op, term.value)) return false;
     }
-    if (o.created_from && row.created_at < *o.created_from) return false;
-    if (o.created_to && !(row.created_at < *o.created_to)) return false;
     return true;
   }
 
-  vector::Json vector_filter(Kind kind, const RecallOptions& o) const {
+  static vector::Json vector_filter(Kind kind, const RecallOptions& o) {
     vector::Json parts = vector::Json::array();
-    if (kind == Kind::fact) {
-      if (o.category) parts.push_back({{"category", *o.category}});
-      if (o.memory_type) parts.push_back({{"memory_type", *o.memory_type}});
-      if (o.active) parts.push_back({{"is_active", *o.active}});
-      if (o.is_private) parts.push_back({{"is_private", *o.is_private}});
+    for (const auto& term : filter_terms(kind, o)) {
+      vector::Json value;
+      if (const auto* text = std::get_if<std::string>(&term.value)) {
+        value = *text;
+      } else if (const auto* flag = std::get_if<bool>(&term.value)) {
+        value = *flag;
+      } else {
+        value = micros(std::get<Timestamp>(term.value));  // metadata holds created_at as microseconds
+      }
+      if (term.op == FilterTerm::Op::at_least) value = {{"$gte", value}};
+      if (term.op == FilterTerm::Op::before) value = {{"$lt", value}};
+      parts.push_back({{term.column, value}});
     }
-    if (o.created_from) parts.push_back({{"created_at", {{"$gte", micros(*o.created_from)}}}});
-    if (o.created_to) parts.push_back({{"created_at", {{"$lt", micros(*o.created_to)}}}});
     if (parts.empty()) return nullptr;
     if (parts.size() == 1) return parts.front();
     return {{"$and", parts}};
@@ -1178,8 +1243,16 @@ struct Memory::Impl {
       // query cost a scan of the memory. The rarest words that together match at most
       // kKeywordRowBudget rows rank as well (a common word's idf is small) at a bounded cost.
       const std::string vocab = fts + "_vocab";
-      lease->execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp." + vocab + " USING fts5vocab(main, " + fts + ", row)");
-      auto df = lease->prepare("SELECT doc FROM temp." + vocab + " WHERE term = ?");
+      const std::string frequency = "SELECT doc FROM temp." + vocab + " WHERE term = ?";
+      std::unique_ptr<sql::Statement> df;
+      try {
+        df = lease->prepare(frequency);
+      } catch (const DatabaseError&) {
+        // The vocabulary is a table of the connection's temp schema: made on a connection's first
+        // keyword search, and there for the connection's life.
+        lease->execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp." + vocab + " USING fts5vocab(main, " + fts + ", row)");
+        df = lease->prepare(frequency);
+      }
       words = words_within_budget(words, [&](const std::string& word) -> std::int64_t {
         df->reset();
         df->bind_all(Values{word});
@@ -1237,6 +1310,21 @@ struct Memory::Impl {
     const std::size_t k = o.k.value_or(static_cast<std::size_t>(std::max(1, options.default_k)));
     const std::size_t candidates = o.candidates ? o.candidates : std::max<std::size_t>(4 * k, 20);
     const double half_life = o.half_life_days.value_or(options.half_life_days);
+    // The keyword searches run on a thread of their own beside the query's embedding and the
+    // vector searches: a recall then waits for the slower of the two, not for their sum. The
+    // future is destroyed before anything it refers to, and waits for the thread if the vector
+    // side throws.
+    using KeywordHits = std::map<Kind, std::vector<std::pair<std::int64_t, double>>>;
+    std::future<KeywordHits> keyword_search;
+    if (o.use_keywords) {
+      keyword_search = std::async(std::launch::async, [this, query, &o, candidates] {
+        KeywordHits out;
+        if (o.facts) out[Kind::fact] = keyword_hits(Kind::fact, query, o, candidates);
+        if (o.episodes) out[Kind::episode] = keyword_hits(Kind::episode, query, o, candidates);
+        return out;
+      });
+    }
+    KeywordHits keyword_results;
     std::optional<std::vector<float>> query_vector;
     try {
       if (o.use_vectors) {
@@ -1277,8 +1365,8 @@ struct Memory::Impl {
           parts.vector_similarity = 1.0 - matches.distances[i];
         }
       }
-      const auto hits = o.use_keywords ? keyword_hits(kind, query, o, candidates)
-                                       : std::vector<std::pair<std::int64_t, double>>{};
+      if (keyword_search.valid()) keyword_results = keyword_search.get();
+      const auto& hits = keyword_results[kind];
       for (std::size_t i = 0; i < hits.size(); ++i) {
         auto& parts = found[hits[i].first];
         parts.keyword_rank = i + 1;

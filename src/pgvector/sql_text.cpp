@@ -1,5 +1,6 @@
 #include "pgvector/sql_text.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +22,32 @@ std::string vector_literal(const std::vector<float>& v) {
   }
   out += ']';
   return out;
+}
+
+sql::Blob binary_vector(const std::vector<float>& v) {
+  sql::Blob blob;
+  blob.bytes.resize(4 + 4 * v.size());
+  std::uint8_t* p = blob.bytes.data();
+  p[0] = static_cast<std::uint8_t>(v.size() >> 8);
+  p[1] = static_cast<std::uint8_t>(v.size());
+  p += 4;  // the unused int16 stays 0, as vector_recv requires
+  for (const float x : v) {
+    const auto bits = std::bit_cast<std::uint32_t>(x);
+    p[0] = static_cast<std::uint8_t>(bits >> 24);
+    p[1] = static_cast<std::uint8_t>(bits >> 16);
+    p[2] = static_cast<std::uint8_t>(bits >> 8);
+    p[3] = static_cast<std::uint8_t>(bits);
+    p += 4;
+  }
+  return blob;
+}
+
+sql::Blob binary_jsonb(const std::string& json_text) {
+  sql::Blob blob;
+  blob.bytes.reserve(json_text.size() + 1);
+  blob.bytes.push_back(1);
+  blob.bytes.insert(blob.bytes.end(), json_text.begin(), json_text.end());
+  return blob;
 }
 
 std::vector<float> parse_binary_vector(const sql::Blob& blob) {

@@ -12,8 +12,11 @@ namespace lunadb::pgvector {
 
 // pgvector's text form "[x,y,...]" with each float in its shortest round-tripping form.
 std::string vector_literal(const std::vector<float>& v);
-// pgvector's binary output: int16 dimension, int16 unused, big-endian float32s.
+// pgvector's binary form of `vector`: int16 dimension, int16 unused, big-endian float32s.
 std::vector<float> parse_binary_vector(const sql::Blob& blob);
+sql::Blob binary_vector(const std::vector<float>& v);
+// jsonb's binary form: a version byte (1) and the text.
+sql::Blob binary_jsonb(const std::string& json_text);
 
 // Metadata as jsonb text whose numbers keep their value exactly: jsonb holds numbers as numeric,
 // so a float is written with all its digits where the shortest form would be another number

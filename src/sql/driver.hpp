@@ -100,11 +100,17 @@ class Connection {
   // `table`, inside the caller's transaction when there is one. PostgreSQL: COPY ... FROM STDIN.
   // Returns false, having done nothing, where the backend has no such path; the caller then
   // INSERTs. Errors are DatabaseErrors as for statements.
+  // CopyFormat::binary sends each value in the server's binary form, as bound parameters are:
+  // strings as their bytes (right for text columns), a Blob as given, which lets a caller send a
+  // column type's own binary form (jsonb's version byte and text, pgvector's vector) and skip the
+  // server's text parsing; the caller then vouches that each value fits its column's type.
+  enum class CopyFormat { text, binary };
   virtual bool copy_rows(std::string_view table, std::span<const std::string> columns,
-                         std::span<const Value> values) {
+                         std::span<const Value> values, CopyFormat format = CopyFormat::text) {
     (void)table;
     (void)columns;
     (void)values;
+    (void)format;
     return false;
   }
 };

@@ -160,12 +160,12 @@ class EchoConnection final : public Connection {
   bool ping() noexcept override { return inner_->ping(); }
   bool usable() const noexcept override { return inner_->usable(); }
   std::string server_version() override { return inner_->server_version(); }
-  bool copy_rows(std::string_view table, std::span<const std::string> columns,
-                 std::span<const Value> values) override {
+  bool copy_rows(std::string_view table, std::span<const std::string> columns, std::span<const Value> values,
+                 CopyFormat format) override {
     // The rows are logged by count only, as bound values are by type and length.
     const std::size_t rows = columns.empty() ? 0 : values.size() / columns.size();
     const std::string what = "COPY " + std::string(table) + " (" + std::to_string(rows) + " rows)";
-    return timed(what, {}, [&] { return inner_->copy_rows(table, columns, values); });
+    return timed(what, {}, [&] { return inner_->copy_rows(table, columns, values, format); });
   }
 
  private:

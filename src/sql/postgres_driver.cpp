@@ -45,6 +45,42 @@ void append_be(std::string& out, std::uint64_t value, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
 }
 
+// A bound value: text for strings (the server infers the type from the statement), PostgreSQL's
+// binary form for everything else. The same bytes are a field of a binary COPY.
+struct Parameter {
+  Oid type = 0;
+  int format = 0;  // 0 text, 1 binary
+  bool null = true;
+  std::string bytes;
+};
+
+Parameter encode_parameter(const Value& value) {
+  struct Encode {
+    Parameter operator()(std::monostate) const { return {}; }
+    Parameter operator()(bool b) const { return {kBoolOid, 1, false, std::string(1, b ? '\1' : '\0')}; }
+    Parameter operator()(std::int64_t i) const {
+      Parameter p{kInt8Oid, 1, false, {}};
+      append_be(p.bytes, static_cast<std::uint64_t>(i), 8);
+      return p;
+    }
+    Parameter operator()(double d) const {
+      Parameter p{kFloat8Oid, 1, false, {}};
+      append_be(p.bytes, std::bit_cast<std::uint64_t>(d), 8);
+      return p;
+    }
+    Parameter operator()(const std::string& s) const { return {0, 0, false, s}; }
+    Parameter operator()(const Blob& b) const { return {kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())}; }
+    Parameter operator()(Timestamp ts) const {
+      // Naive UTC (Luna's DateTime is TIMESTAMP WITHOUT TIME ZONE): sent as `timestamp`, the value
+      // is stored as given, whatever the session's TimeZone; as `timestamptz` it would be shifted.
+      Parameter p{kTimestampOid, 1, false, {}};
+      append_be(p.bytes, static_cast<std::uint64_t>(ts.time_since_epoch().count() - kPgEpochOffsetUs), 8);
+      return p;
+    }
+  };
+  return std::visit(Encode{}, value);
+}
+
 std::string trim_message(std::string message) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
@@ -104,13 +140,6 @@ class PgStatement final : public Statement {
   Timestamp get_timestamp(int column) const override;
 
  private:
-  struct Parameter {
-    Oid type = 0;
-    int format = 0;  // 0 text, 1 binary
-    bool null = true;
-    std::string bytes;
-  };
-
   void run();
   void clear() {
     if (result_) PQclear(result_);
@@ -213,8 +242,8 @@ class PgConnection final : public Connection {
     return version ? version : std::to_string(PQserverVersion(conn_));
   }
 
-  bool copy_rows(std::string_view table, std::span<const std::string> columns,
-                 std::span<const Value> values) override;
+  bool copy_rows(std::string_view table, std::span<const std::string> columns, std::span<const Value> values,
+                 CopyFormat format) override;
 
   PGconn* raw() { return conn_; }
 
@@ -309,10 +338,24 @@ void append_copy_text(std::string& out, const Value& value) {
   std::visit(Append{out}, value);
 }
 
+// One row of a binary COPY: the field count, then each field's length (-1 for NULL) and bytes.
+void append_copy_binary_row(std::string& out, std::span<const Value> row) {
+  append_be(out, row.size(), 2);
+  for (const auto& value : row) {
+    const Parameter p = encode_parameter(value);
+    if (p.null) {
+      append_be(out, 0xFFFFFFFFu, 4);
+    } else {
+      append_be(out, p.bytes.size(), 4);
+      out += p.bytes;
+    }
+  }
+}
+
 }  // namespace
 
 bool PgConnection::copy_rows(std::string_view table, std::span<const std::string> columns,
-                             std::span<const Value> values) {
+                             std::span<const Value> values, CopyFormat format) {
   check_usable();
   if (columns.empty() || values.size() % columns.size() != 0) {
     throw Error(ErrorKind::usage, "copy_rows into " + std::string(table) + ": " + std::to_string(values.size()) +
@@ -322,6 +365,8 @@ bool PgConnection::copy_rows(std::string_view table, std::span<const std::string
   std::string sql = "COPY " + d.quote(table) + " (";
   for (std::size_t i = 0; i < columns.size(); ++i) sql += (i == 0 ? "" : ", ") + d.quote(columns[i]);
   sql += ") FROM STDIN";
+  const bool binary = format == CopyFormat::binary;
+  if (binary) sql += " (FORMAT binary)";
   PGresult* started = PQexec(conn_, sql.c_str());
   if (!started || PQresultStatus(started) != PGRES_COPY_IN) {
     check_result(started, sql);  // throws for an error result
@@ -337,13 +382,19 @@ bool PgConnection::copy_rows(std::string_view table, std::span<const std::string
   buffer.reserve(kChunk + 4096);
   const char* abort_reason = nullptr;
   std::string abort_text;
+  // The binary header: signature, flags, header-extension length.
+  if (binary) buffer.append("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", 19);
   try {
     for (std::size_t row = 0; row * columns.size() < values.size(); ++row) {
-      for (std::size_t col = 0; col < columns.size(); ++col) {
-        if (col > 0) buffer += '\t';
-        append_copy_text(buffer, values[row * columns.size() + col]);
+      if (binary) {
+        append_copy_binary_row(buffer, values.subspan(row * columns.size(), columns.size()));
+      } else {
+        for (std::size_t col = 0; col < columns.size(); ++col) {
+          if (col > 0) buffer += '\t';
+          append_copy_text(buffer, values[row * columns.size() + col]);
+        }
+        buffer += '\n';
       }
-      buffer += '\n';
       if (buffer.size() >= kChunk) {
         if (PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) != 1) break;
         buffer.clear();
@@ -353,6 +404,7 @@ bool PgConnection::copy_rows(std::string_view table, std::span<const std::string
     abort_text = error.what();
     abort_reason = abort_text.c_str();
   }
+  if (binary && abort_reason == nullptr) append_be(buffer, 0xFFFF, 2);  // the trailer
   if (abort_reason == nullptr && !buffer.empty()) {
     PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size()));
   }
@@ -377,34 +429,7 @@ void PgStatement::bind(int index, const Value& value) {
     throw Error(ErrorKind::usage, "parameter index " + std::to_string(index) + " is out of range: the statement has " +
                                       std::to_string(parameters_.size()) + " parameters");
   }
-  Parameter& p = parameters_[static_cast<std::size_t>(index - 1)];
-  p = Parameter{};
-  struct Encode {
-    Parameter& p;
-    void operator()(std::monostate) const { p.null = true; }
-    void operator()(bool b) const {
-      p = {kBoolOid, 1, false, std::string(1, b ? '\1' : '\0')};
-    }
-    void operator()(std::int64_t i) const {
-      p = {kInt8Oid, 1, false, {}};
-      append_be(p.bytes, static_cast<std::uint64_t>(i), 8);
-    }
-    void operator()(double d) const {
-      p = {kFloat8Oid, 1, false, {}};
-      append_be(p.bytes, std::bit_cast<std::uint64_t>(d), 8);
-    }
-    void operator()(const std::string& s) const { p = {0, 0, false, s}; }
-    void operator()(const Blob& b) const {
-      p = {kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())};
-    }
-    void operator()(Timestamp ts) const {
-      // Naive UTC (Luna's DateTime is TIMESTAMP WITHOUT TIME ZONE): sent as `timestamp`, the value
-      // is stored as given, whatever the session's TimeZone; as `timestamptz` it would be shifted.
-      p = {kTimestampOid, 1, false, {}};
-      append_be(p.bytes, static_cast<std::uint64_t>(ts.time_since_epoch().count() - kPgEpochOffsetUs), 8);
-    }
-  };
-  std::visit(Encode{p}, value);
+  parameters_[static_cast<std::size_t>(index - 1)] = encode_parameter(value);
   if (executed_) clear();
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <queue>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "lunadb/error.hpp"
@@ -601,10 +602,13 @@ std::optional<double> CollectionImpl::estimate_broad_filter(const Filter& filter
 
 std::optional<std::vector<std::pair<float, std::uint32_t>>> CollectionImpl::search_broad_filter(
     const std::vector<float>& query, std::size_t k, std::size_t ef_base, const Filter& filter, double fraction) const {
-  std::vector<char> verdict(slots_.size(), 0);  // 0: not evaluated yet, 1: passes, 2: fails
+  // Verdicts by slot, kept across the widening rounds (which return the earlier hits again): as
+  // many as hits were looked at, not one per slot of the collection.
+  std::unordered_map<std::uint32_t, bool> verdict;
   auto passes = [&](std::uint32_t s) {
-    if (!verdict[s]) verdict[s] = filter.matches(slots_[s].metadata, slots_[s].document) ? 1 : 2;
-    return verdict[s] == 1;
+    const auto [it, fresh] = verdict.try_emplace(s, false);
+    if (fresh) it->second = filter.matches(slots_[s].metadata, slots_[s].document);
+    return it->second;
   };
   // The same widening as search_one() applies for an exactly counted filter.
   const double widen = 1.0 / fraction;

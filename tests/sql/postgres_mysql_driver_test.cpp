@@ -142,6 +142,63 @@ TEST_P(ServerDriver, CopyRowsLoadsEveryTypeOrDeclines) {
   EXPECT_THROW(connection_->copy_rows("vals", columns, std::vector<Value>{std::int64_t{1}}), Error);
 }
 
+// Binary COPY: the same values as in text, each in the server's binary form; a column type's own
+// binary form (jsonb's version byte) passes through as a Blob. A value whose bytes do not fit its
+// column fails the whole COPY with the server's code, nothing written, the connection usable.
+TEST_P(ServerDriver, BinaryCopyRowsLoadsEveryTypeAndRefusesMisfits) {
+  create_values_table();
+  const std::vector<std::string> columns{"b", "i", "d", "s", "t", "bin", "ts", "j"};
+  const Timestamp ts = sql::parse_timestamp("1999-12-31 23:59:59.999999");  // before PostgreSQL's epoch
+  const std::string tricky = "a\tb\nc\rd\\e \\N \\. 😀 \xD7\xA9";
+  const std::string json = R"({"k": "tab\tquote\"", "n": 1.5})";
+  Blob jsonb{{1}};
+  jsonb.bytes.insert(jsonb.bytes.end(), json.begin(), json.end());
+  std::vector<Value> rows{false, std::int64_t{-9007199254740993}, -0.1, std::string("first"), tricky,
+                          Blob{{0, '\\', '\t', 0xFF}}, ts, jsonb,
+                          std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{}, std::monostate{},
+                          std::monostate{}, std::monostate{}, std::monostate{}};
+  const auto binary = sql::Connection::CopyFormat::binary;
+  if (!pg()) {
+    EXPECT_FALSE(connection_->copy_rows("vals", columns, rows, binary));
+    EXPECT_EQ(count("vals"), 0);
+    return;
+  }
+  ASSERT_TRUE(connection_->copy_rows("vals", columns, rows, binary));
+  auto select = connection_->prepare("SELECT b, i, d, s, t, bin, ts, j::text FROM vals ORDER BY id");
+  ASSERT_TRUE(select->step());
+  EXPECT_FALSE(select->get_bool(0));
+  EXPECT_EQ(select->get_int64(1), -9007199254740993);
+  EXPECT_EQ(select->get_double(2), -0.1);
+  EXPECT_EQ(select->get_text(3), "first");
+  EXPECT_EQ(select->get_text(4), tricky);
+  EXPECT_EQ(select->get_blob(5).bytes, (std::vector<std::uint8_t>{0, '\\', '\t', 0xFF}));
+  EXPECT_EQ(select->get_timestamp(6), ts);
+  EXPECT_EQ(select->get_text(7), R"({"k": "tab\tquote\"", "n": 1.5})");
+  ASSERT_TRUE(select->step());
+  for (int column = 0; column < 8; ++column) EXPECT_TRUE(select->is_null(column)) << column;
+  EXPECT_FALSE(select->step());
+
+  // jsonb's text without its version byte, after a good row: the server refuses the field.
+  std::vector<Value> misfit(16, std::monostate{});
+  misfit[3] = std::string("second");
+  misfit[11] = std::string("third");
+  misfit[15] = std::string(R"({"k": 1})");
+  try {
+    connection_->copy_rows("vals", columns, misfit, binary);
+    ADD_FAILURE() << "jsonb without its version byte must fail";
+  } catch (const DatabaseError& error) {
+    EXPECT_FALSE(error.native_code().empty()) << error.what();
+    EXPECT_NE(std::string(error.what()).find("jsonb"), std::string::npos) << error.what();
+    EXPECT_TRUE(error.connection_usable());
+  }
+  EXPECT_EQ(count("vals"), 2);
+  // Invalid UTF-8 in a text field is refused as in a statement.
+  std::vector<Value> bad_text(8, std::monostate{});
+  bad_text[4] = std::string("ok \xC3\x28");
+  EXPECT_THROW(connection_->copy_rows("vals", columns, bad_text, binary), DatabaseError);
+  EXPECT_EQ(count("vals"), 2);
+}
+
 // The MySQL driver keeps prepared handles per connection: preparing the same text again costs no
 // COM_STMT_PREPARE, two copies open at once stay independent, and results never leak from one
 // use of a handle into the next.
