@@ -65,6 +65,39 @@ struct Shared {
   DbUrl url;
 };
 
+// A transaction begun by `begin_sql` (BEGIN and settings, one simple query); rolled back by the
+// destructor unless committed, never throwing from it, as sql::Transaction.
+class ReadTransaction {
+ public:
+  ReadTransaction(sql::Connection& c, const std::string& begin_sql) : c_(c) {
+    try {
+      c_.execute(begin_sql);
+    } catch (...) {
+      rollback_quietly();  // a SET that failed after BEGIN leaves the transaction open
+      throw;
+    }
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction() {
+    if (!done_) rollback_quietly();
+  }
+  void commit() {
+    c_.commit();
+    done_ = true;
+  }
+
+ private:
+  void rollback_quietly() noexcept {
+    try {
+      if (c_.in_transaction()) c_.rollback();
+    } catch (...) {
+    }
+  }
+  sql::Connection& c_;
+  bool done_ = false;
+};
+
 class PgCollection final : public Collection {
  public:
   // `type`: the embedding column's type, vector or halfvec. Vectors are bound as text cast to it and
@@ -173,7 +206,16 @@ class PgCollection final : public Collection {
     const std::size_t ef = std::min(kMaxEfSearch, request.ef_search ? std::max(*request.ef_search, k)
                                                                     : std::max<std::size_t>(config_.index.ef_search, 2 * k));
     auto lease = shared_->pool->acquire();
-    sql::Transaction tx(*lease, sql::TransactionMode::read);
+    // BEGIN and the query's SET LOCALs go as one simple query: one round trip instead of up to
+    // four before the SELECT (a query is then BEGIN+SETs, SELECT, COMMIT). SET LOCAL keeps the
+    // settings inside the transaction, so that pgbouncer's next client on this server connection
+    // never inherits them.
+    std::string setup = "BEGIN; SET LOCAL hnsw.ef_search = " + std::to_string(std::max<std::size_t>(ef, 1));
+    // pgvector 0.8: a filtered index scan goes on until it has k matching rows (or hits
+    // hnsw.max_scan_tuples); relaxed_order may return them slightly out of order, re-sorted below.
+    if (restricted) setup += "; SET LOCAL hnsw.iterative_scan = relaxed_order";
+    if (request.exact || condition.needs_client_check) setup += "; SET LOCAL enable_indexscan = off";
+    ReadTransaction tx(*lease, setup);
     std::vector<sql::Value> params;
     std::string where;
     if (condition.needs_client_check) {
@@ -185,11 +227,6 @@ class PgCollection final : public Collection {
     } else {
       where = restriction(request.ids, condition, params);
     }
-    lease->execute("SET LOCAL hnsw.ef_search = " + std::to_string(std::max<std::size_t>(ef, 1)));
-    // pgvector 0.8: a filtered index scan goes on until it has k matching rows (or hits
-    // hnsw.max_scan_tuples); relaxed_order may return them slightly out of order, re-sorted below.
-    if (restricted) lease->execute("SET LOCAL hnsw.iterative_scan = relaxed_order");
-    if (request.exact || condition.needs_client_check) lease->execute("SET LOCAL enable_indexscan = off");
     std::vector<vector::Matches> results;
     for (const auto& q : request.embeddings) {
       auto hits = search(*lease, q, k, where, params, request.include);
