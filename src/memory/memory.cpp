@@ -1316,7 +1316,8 @@ struct Memory::Impl {
     // side throws.
     using KeywordHits = std::map<Kind, std::vector<std::pair<std::int64_t, double>>>;
     std::future<KeywordHits> keyword_search;
-    if (o.use_keywords) {
+    // No thread where there is no keyword part: a query without words, or SQL Server.
+    if (o.use_keywords && backend != Backend::mssql && !query_words(query).empty()) {
       keyword_search = std::async(std::launch::async, [this, query, &o, candidates] {
         KeywordHits out;
         if (o.facts) out[Kind::fact] = keyword_hits(Kind::fact, query, o, candidates);

@@ -65,39 +65,6 @@ struct Shared {
   DbUrl url;
 };
 
-// A transaction begun by `begin_sql` (BEGIN and settings, one simple query); rolled back by the
-// destructor unless committed, never throwing from it, as sql::Transaction.
-class ReadTransaction {
- public:
-  ReadTransaction(sql::Connection& c, const std::string& begin_sql) : c_(c) {
-    try {
-      c_.execute(begin_sql);
-    } catch (...) {
-      rollback_quietly();  // a SET that failed after BEGIN leaves the transaction open
-      throw;
-    }
-  }
-  ReadTransaction(const ReadTransaction&) = delete;
-  ReadTransaction& operator=(const ReadTransaction&) = delete;
-  ~ReadTransaction() {
-    if (!done_) rollback_quietly();
-  }
-  void commit() {
-    c_.commit();
-    done_ = true;
-  }
-
- private:
-  void rollback_quietly() noexcept {
-    try {
-      if (c_.in_transaction()) c_.rollback();
-    } catch (...) {
-    }
-  }
-  sql::Connection& c_;
-  bool done_ = false;
-};
-
 class PgCollection final : public Collection {
  public:
   // `type`: the embedding column's type, vector or halfvec. Vectors are bound as text cast to it and
@@ -215,7 +182,7 @@ class PgCollection final : public Collection {
     // hnsw.max_scan_tuples); relaxed_order may return them slightly out of order, re-sorted below.
     if (restricted) setup += "; SET LOCAL hnsw.iterative_scan = relaxed_order";
     if (request.exact || condition.needs_client_check) setup += "; SET LOCAL enable_indexscan = off";
-    ReadTransaction tx(*lease, setup);
+    sql::Transaction tx(*lease, setup);
     std::vector<sql::Value> params;
     std::string where;
     if (condition.needs_client_check) {
@@ -353,7 +320,14 @@ class PgCollection final : public Collection {
     sql += " FROM " + table_ + " WHERE " + where + " ORDER BY 2 LIMIT ?";
     auto st = prepare(c, sql);
     int n = 1;
-    st->bind(n++, vector_literal(q));
+    if (type_ == "vector") {
+      // In vector_recv's form: neither side formats or parses 768 floats as text.
+      sql::Blob binary = binary_vector(q);
+      binary.of_cast_type = true;
+      st->bind(n++, binary);
+    } else {
+      st->bind(n++, vector_literal(q));  // halfvec: the server rounds the floats itself
+    }
     for (const auto& p : where_params) st->bind(n++, p);
     st->bind(n, static_cast<std::int64_t>(k));
     std::vector<Hit> hits;

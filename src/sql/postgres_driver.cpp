@@ -69,7 +69,9 @@ Parameter encode_parameter(const Value& value) {
       return p;
     }
     Parameter operator()(const std::string& s) const { return {0, 0, false, s}; }
-    Parameter operator()(const Blob& b) const { return {kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())}; }
+    Parameter operator()(const Blob& b) const {
+      return {b.of_cast_type ? Oid{0} : kByteaOid, 1, false, std::string(b.bytes.begin(), b.bytes.end())};
+    }
     Parameter operator()(Timestamp ts) const {
       // Naive UTC (Luna's DateTime is TIMESTAMP WITHOUT TIME ZONE): sent as `timestamp`, the value
       // is stored as given, whatever the session's TimeZone; as `timestamptz` it would be shifted.
@@ -102,6 +104,10 @@ Classification classify(const std::string& sqlstate) {
   if (klass == "23") return {ErrorKind::constraint, false, false};
   if (sqlstate == "40001" || sqlstate == "40P01") return {ErrorKind::busy, false, true};
   if (sqlstate == "55P03") return {ErrorKind::busy, false, true};  // lock_not_available (NOWAIT / lock_timeout)
+  // protocol_violation is also the server's answer to a binary parameter that is not its type's
+  // form ("insufficient data left in message"); the connection stays open then, and
+  // mark_if_lost() sees when it did not.
+  if (sqlstate == "08P01") return {ErrorKind::invalid_argument, false, false};
   if (klass == "08" || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
     return {ErrorKind::connection, true, true};
   }

@@ -22,6 +22,10 @@ Timestamp parse_timestamp(std::string_view text);
 
 struct Blob {
   std::vector<std::uint8_t> bytes;
+  // PostgreSQL only: the bytes are the binary form of the type the SQL casts this parameter to
+  // (`?::vector`), sent without a type of their own, so that the server reads them with that
+  // type's receive function instead of as bytea. Other backends bind them as bytes.
+  bool of_cast_type = false;
   bool operator==(const Blob&) const = default;
 };
 

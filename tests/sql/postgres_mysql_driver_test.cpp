@@ -199,6 +199,40 @@ TEST_P(ServerDriver, BinaryCopyRowsLoadsEveryTypeAndRefusesMisfits) {
   EXPECT_EQ(count("vals"), 2);
 }
 
+// A Blob marked of_cast_type carries the binary form of the type the SQL casts it to: PostgreSQL
+// reads it with that type's receive function (here int8's and int4[]'s), not as bytea; bytes that
+// are not that type's form are refused by the server. Elsewhere it is a plain blob.
+TEST_P(ServerDriver, BlobOfCastTypeIsReadAsTheCastType) {
+  Blob eight{{0, 0, 0, 0, 0, 0, 0x01, 0x2C}, true};  // 300 in int8send's big-endian form
+  if (!pg()) {
+    auto st = connection_->prepare("SELECT LENGTH(?)");
+    st->bind(1, eight);
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->get_int64(0), 8);
+    return;
+  }
+  auto st = connection_->prepare("SELECT ?::int8 + 1");
+  st->bind(1, eight);
+  ASSERT_TRUE(st->step());
+  EXPECT_EQ(st->get_int64(0), 301);
+  // Without the mark the same bytes are bytea, which has no cast to int8.
+  auto plain = connection_->prepare("SELECT ?::int8");
+  plain->bind(1, Blob{eight.bytes});
+  EXPECT_THROW(plain->step(), DatabaseError);
+  // Three bytes are no int8: the server's error, the connection still usable.
+  auto shortened = connection_->prepare("SELECT ?::int8");
+  shortened->bind(1, Blob{{1, 2, 3}, true});
+  try {
+    shortened->step();
+    ADD_FAILURE() << "three bytes must not read as an int8";
+  } catch (const DatabaseError& error) {
+    EXPECT_FALSE(error.native_code().empty()) << error.what();
+    EXPECT_TRUE(error.connection_usable());
+  }
+  auto after = connection_->prepare("SELECT 1");
+  EXPECT_TRUE(after->step());
+}
+
 // The MySQL driver keeps prepared handles per connection: preparing the same text again costs no
 // COM_STMT_PREPARE, two copies open at once stay independent, and results never leak from one
 // use of a handle into the next.
