@@ -301,6 +301,12 @@ class Memory {
                                      std::optional<std::string> model = std::nullopt,
                                      const ReindexOptions& options = {});
 
+  // The collection that now holds the vectors known by a base name (luna_facts, luna_episodes),
+  // as memory_collections records it: "luna_facts_g2" after one reindex, the base name before any;
+  // nullopt for any other name. For programs that know Luna's collections by their base names (the
+  // Chroma API of `lunadb serve`). Reads the row on every call and takes none of the Memory's locks.
+  std::optional<std::string> current_collection_for(std::string_view base_name);
+
   // Stats of the last replay in the constructor.
   const ProcessStats& replay_stats() const;
 

@@ -1618,6 +1618,20 @@ std::vector<ReindexResult> Memory::reindex(std::optional<std::string> collection
   return impl_->reindex(collection, model, options);
 }
 
+std::optional<std::string> Memory::current_collection_for(std::string_view base_name) {
+  Kind kind;
+  if (base_name == kFactsCollection) {
+    kind = Kind::fact;
+  } else if (base_name == kEpisodesCollection) {
+    kind = Kind::episode;
+  } else {
+    return std::nullopt;
+  }
+  const auto state = impl_->read_state(kind);
+  if (state.generation == 0 || state.collection.empty()) return std::string(base_name);
+  return state.collection;
+}
+
 const ProcessStats& Memory::replay_stats() const { return impl_->replay; }
 
 }  // namespace lunadb::memory

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -67,8 +68,9 @@ struct Shared {
 
 class PgCollection final : public Collection {
  public:
-  // `type`: the embedding column's type, vector or halfvec. Vectors are bound as text cast to it and
-  // read back cast to vector (halfvec's binary form differs), so the rest is the same for both.
+  // `type`: the embedding column's type, vector or halfvec. Vectors are read back cast to vector
+  // (halfvec's binary form differs), so the rest is the same for both. Added (binary COPY) and
+  // queried, vector columns take vector_recv's binary form; updates and halfvec columns take text.
   PgCollection(std::shared_ptr<Shared> shared, std::int64_t id, CollectionConfig config, std::string type)
       : shared_(std::move(shared)), id_(id), config_(std::move(config)), table_(table_of(id_)), type_(std::move(type)) {}
 
@@ -173,39 +175,40 @@ class PgCollection final : public Collection {
     const std::size_t ef = std::min(kMaxEfSearch, request.ef_search ? std::max(*request.ef_search, k)
                                                                     : std::max<std::size_t>(config_.index.ef_search, 2 * k));
     auto lease = shared_->pool->acquire();
-    // BEGIN and the query's SET LOCALs go as one simple query: one round trip instead of up to
-    // four before the SELECT (a query is then BEGIN+SETs, SELECT, COMMIT). SET LOCAL keeps the
-    // settings inside the transaction, so that pgbouncer's next client on this server connection
-    // never inherits them.
-    std::string setup = "BEGIN; SET LOCAL hnsw.ef_search = " + std::to_string(std::max<std::size_t>(ef, 1));
+    // SET LOCAL keeps the settings inside the query's transaction, so that pgbouncer's next client
+    // on this server connection never inherits them.
+    std::vector<std::string> setup{"SET LOCAL hnsw.ef_search = " + std::to_string(std::max<std::size_t>(ef, 1))};
     // pgvector 0.8: a filtered index scan goes on until it has k matching rows (or hits
     // hnsw.max_scan_tuples); relaxed_order may return them slightly out of order, re-sorted below.
-    if (restricted) setup += "; SET LOCAL hnsw.iterative_scan = relaxed_order";
-    if (request.exact || condition.needs_client_check) setup += "; SET LOCAL enable_indexscan = off";
-    sql::Transaction tx(*lease, setup);
-    std::vector<sql::Value> params;
-    std::string where;
+    if (restricted) setup.emplace_back("SET LOCAL hnsw.iterative_scan = relaxed_order");
+    if (request.exact || condition.needs_client_check) setup.emplace_back("SET LOCAL enable_indexscan = off");
+    std::vector<vector::Matches> results;
     if (condition.needs_client_check) {
-      // The RE2 part is checked here; the search then runs exactly over the rows that passed.
+      // The RE2 part is checked here; the search then runs exactly over the rows that passed, all
+      // in one transaction so that the rows checked are the rows searched.
+      sql::Transaction tx(*lease, begin_with(setup));
       std::vector<std::string> rids = client_filtered_rids(*lease, request.ids, filter, condition);
       if (rids.empty()) return std::vector<vector::Matches>(request.embeddings.size());
-      where = "rid IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)";
+      std::vector<sql::Value> params;
       params.emplace_back(ids_json(rids));
-    } else {
-      where = restriction(request.ids, condition, params);
+      const std::string where = "rid IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)";
+      for (const auto& q : request.embeddings) results.push_back(to_matches(search(*lease, q, k, where, params, request.include), request.include));
+      tx.commit();
+      return results;
     }
-    std::vector<vector::Matches> results;
+    std::vector<sql::Value> params;
+    const std::string where = restriction(request.ids, condition, params);
+    // Each query embedding is a transaction of its own, BEGIN to COMMIT in one round trip.
     for (const auto& q : request.embeddings) {
-      auto hits = search(*lease, q, k, where, params, request.include);
-      if (restricted && hits.size() < k && !request.exact && !condition.needs_client_check) {
+      auto hits = search(*lease, q, k, where, params, request.include, &setup);
+      if (restricted && hits.size() < k && !request.exact) {
         // The index scan gave up before k matches: an exact scan finds all there are.
-        lease->execute("SET LOCAL enable_indexscan = off");
-        hits = search(*lease, q, k, where, params, request.include);
-        lease->execute("SET LOCAL enable_indexscan = on");
+        std::vector<std::string> exact = setup;
+        exact.emplace_back("SET LOCAL enable_indexscan = off");
+        hits = search(*lease, q, k, where, params, request.include, &exact);
       }
       results.push_back(to_matches(std::move(hits), request.include));
     }
-    tx.commit();
     return results;
   }
 
@@ -311,14 +314,29 @@ class PgCollection final : public Collection {
     return rids;
   }
 
+  static std::string begin_with(const std::vector<std::string>& setup) {
+    std::string sql = "BEGIN";
+    for (const auto& statement : setup) sql += "; " + statement;
+    return sql;
+  }
+
+  // With `own_transaction_setup`, the search runs in a transaction of its own opened with those
+  // settings; without, in the caller's.
   std::vector<Hit> search(sql::Connection& c, const std::vector<float>& q, std::size_t k, const std::string& where,
-                          const std::vector<sql::Value>& where_params, unsigned include) const {
+                          const std::vector<sql::Value>& where_params, unsigned include,
+                          const std::vector<std::string>* own_transaction_setup = nullptr) const {
     std::string sql = "SELECT record_id, embedding " + std::string(operator_of(config_.distance)) + " ?::" + type_ + " AS distance";
     sql += (include & vector::include_embeddings) ? ", embedding::vector" : ", NULL";
     sql += (include & vector::include_documents) ? ", document" : ", NULL";
     sql += (include & vector::include_metadatas) ? ", metadata" : ", NULL";
     sql += " FROM " + table_ + " WHERE " + where + " ORDER BY 2 LIMIT ?";
-    auto st = prepare(c, sql);
+    std::unique_ptr<sql::Statement> st;
+    std::optional<sql::Transaction> tx;
+    if (own_transaction_setup) {
+      st = c.prepare_in_own_transaction(*own_transaction_setup, sql);
+      if (!st) tx.emplace(c, begin_with(*own_transaction_setup));
+    }
+    if (!st) st = prepare(c, sql);
     int n = 1;
     if (type_ == "vector") {
       // In vector_recv's form: neither side formats or parses 768 floats as text.
@@ -340,6 +358,7 @@ class PgCollection final : public Collection {
       if (!st->is_null(4)) h.metadata = Json::parse(st->get_text(4));
       hits.push_back(std::move(h));
     }
+    if (tx) tx->commit();
     std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
     return hits;
   }

@@ -299,10 +299,20 @@ struct ChromaApi::State {
     }
   }
 
+  // The lunadb collection's name behind an entry. Luna's own collections follow the memory
+  // engine's reindex: a client of luna_facts reads and writes the generation memory_collections
+  // records (luna_facts_g2 after one reindex), never the deleted old one.
+  std::string backing_name(const CollectionEntry& entry) const {
+    if (options.memory) {
+      if (auto current = options.memory->current_collection_for(entry.store_name)) return *current;
+    }
+    return entry.store_name;
+  }
+
   // The lunadb collection behind an entry, or null while nothing has been added to it.
   std::shared_ptr<vector::Collection> open_backing(const CollectionEntry& entry) const {
     try {
-      return store.get_collection(entry.store_name);
+      return store.get_collection(backing_name(entry));
     } catch (const Error& error) {
       if (error.kind() == ErrorKind::not_found) return nullptr;
       throw;
@@ -356,10 +366,10 @@ struct ChromaApi::State {
     return value.get<int>();
   }
 
-  static vector::CollectionConfig store_config(const CollectionEntry& entry, int dimension) {
+  vector::CollectionConfig store_config(const CollectionEntry& entry, int dimension) const {
     const Json& hnsw = field(entry.configuration, "hnsw");
     vector::CollectionConfig config;
-    config.name = entry.store_name;
+    config.name = backing_name(entry);
     config.dimension = dimension;
     config.distance = vector::parse_distance(field(hnsw, "space").get<std::string>());
     config.index.m = positive_int(hnsw, "max_neighbors", 2048);
@@ -482,7 +492,7 @@ struct ChromaApi::State {
       catalog.collections.emplace(entry.id, entry);
       throw;
     }
-    if (open_backing(entry)) store.delete_collection(entry.store_name);
+    if (open_backing(entry)) store.delete_collection(backing_name(entry));
     return json_reply(200, Json());
   }
 
@@ -936,7 +946,7 @@ struct ChromaApi::State {
           throw;
         }
         for (const auto& entry : doomed) {
-          if (open_backing(entry)) store.delete_collection(entry.store_name);
+          if (open_backing(entry)) store.delete_collection(backing_name(entry));
         }
         return json_reply(200, Json::object());
       }

@@ -113,6 +113,18 @@ class Connection {
     (void)format;
     return false;
   }
+  // A statement that runs in a transaction of its own each time it runs: BEGIN, the `setup`
+  // statements (SET LOCAL ...), `sql` and COMMIT, sent together. PostgreSQL pipelines the four
+  // parts into one round trip where a Transaction around prepare() costs three; a pooler in
+  // transaction mode still sees one transaction. The connection must be outside a transaction.
+  // Any failure rolls the transaction back before the error leaves. Returns nullptr where the
+  // backend has no such path; the caller then opens a Transaction and prepares `sql` itself.
+  virtual std::unique_ptr<Statement> prepare_in_own_transaction(std::span<const std::string> setup,
+                                                                std::string_view sql) {
+    (void)setup;
+    (void)sql;
+    return nullptr;
+  }
 };
 
 struct ConnectOptions {

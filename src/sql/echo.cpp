@@ -160,6 +160,15 @@ class EchoConnection final : public Connection {
   bool ping() noexcept override { return inner_->ping(); }
   bool usable() const noexcept override { return inner_->usable(); }
   std::string server_version() override { return inner_->server_version(); }
+  std::unique_ptr<Statement> prepare_in_own_transaction(std::span<const std::string> setup,
+                                                        std::string_view sql) override {
+    auto inner = inner_->prepare_in_own_transaction(setup, sql);
+    if (!inner) return nullptr;
+    std::string described = "BEGIN;";
+    for (const auto& statement : setup) described += " " + statement + ";";
+    described += " " + std::string(sql) + "; COMMIT";
+    return std::make_unique<EchoStatement>(std::move(inner), described);
+  }
   bool copy_rows(std::string_view table, std::span<const std::string> columns, std::span<const Value> values,
                  CopyFormat format) override {
     // The rows are logged by count only, as bound values are by type and length.

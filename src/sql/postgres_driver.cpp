@@ -4,6 +4,9 @@
 // statement in a single round trip), so nothing prepared outlives the call. That is what makes
 // pgbouncer in transaction mode (the Supabase pooler, port 6543) work: there, two round trips may
 // land on different server sessions, and named statements belong to a session.
+// A statement in its own transaction (prepare_in_own_transaction) sends BEGIN, its SET LOCALs,
+// itself and COMMIT as unnamed statements in pipeline mode with one Sync: still one round trip,
+// and one transaction, so it is as safe behind pgbouncer.
 //
 // Parameters: strings go as text of type "unknown" so the server can coerce them to jsonb,
 // varchar, timestamptz...; numbers, booleans, bytea and timestamps go in binary with their type.
@@ -14,6 +17,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +87,25 @@ Parameter encode_parameter(const Value& value) {
   return std::visit(Encode{}, value);
 }
 
+// The parallel arrays libpq takes the bound values in; they point into `parameters`.
+struct ParameterArrays {
+  explicit ParameterArrays(const std::vector<Parameter>& parameters)
+      : types(parameters.size()), values(parameters.size()), lengths(parameters.size()), formats(parameters.size()) {
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const Parameter& p = parameters[i];
+      types[i] = p.type;
+      values[i] = p.null ? nullptr : p.bytes.data();
+      lengths[i] = static_cast<int>(p.bytes.size());
+      formats[i] = p.format;
+    }
+  }
+  int count() const { return static_cast<int>(types.size()); }
+  std::vector<Oid> types;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+};
+
 std::string trim_message(std::string message) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
@@ -122,7 +145,10 @@ class PgConnection;
 
 class PgStatement final : public Statement {
  public:
-  PgStatement(PgConnection& connection, std::string_view sql);
+  // `own_transaction_setup` set: each run is BEGIN, those statements, this one and COMMIT in one
+  // pipeline.
+  PgStatement(PgConnection& connection, std::string_view sql,
+              std::optional<std::vector<std::string>> own_transaction_setup = std::nullopt);
   ~PgStatement() override { clear(); }
 
   void bind(int index, const Value& value) override;
@@ -147,6 +173,7 @@ class PgStatement final : public Statement {
 
  private:
   void run();
+  void run_in_own_transaction(const std::vector<std::string>& setup);
   void clear() {
     if (result_) PQclear(result_);
     result_ = nullptr;
@@ -172,6 +199,7 @@ class PgStatement final : public Statement {
 
   PgConnection& connection_;
   std::string sql_;
+  std::optional<std::vector<std::string>> own_transaction_setup_;
   std::vector<Parameter> parameters_;
   PGresult* result_ = nullptr;
   int row_ = -1;
@@ -188,6 +216,11 @@ class PgConnection final : public Connection {
   std::unique_ptr<Statement> prepare(std::string_view sql) override {
     check_usable();
     return std::make_unique<PgStatement>(*this, sql);
+  }
+  std::unique_ptr<Statement> prepare_in_own_transaction(std::span<const std::string> setup,
+                                                        std::string_view sql) override {
+    check_usable();
+    return std::make_unique<PgStatement>(*this, sql, std::vector<std::string>(setup.begin(), setup.end()));
   }
   std::int64_t execute(std::string_view sql) override {
     check_usable();
@@ -264,6 +297,7 @@ class PgConnection final : public Connection {
   void mark_if_lost() {
     if (PQstatus(conn_) != CONNECTION_OK) usable_ = false;
   }
+  void mark_unusable() { usable_ = false; }
 
   // Throws for a failed result (and frees it); keeps a successful one.
   void check_result(PGresult* result, std::string_view sql) {
@@ -424,7 +458,9 @@ bool PgConnection::copy_rows(std::string_view table, std::span<const std::string
   return true;
 }
 
-PgStatement::PgStatement(PgConnection& connection, std::string_view sql) : connection_(connection) {
+PgStatement::PgStatement(PgConnection& connection, std::string_view sql,
+                         std::optional<std::vector<std::string>> own_transaction_setup)
+    : connection_(connection), own_transaction_setup_(std::move(own_transaction_setup)) {
   auto rewritten = postgres::rewrite_placeholders(sql);
   sql_ = std::move(rewritten.text);
   parameters_.resize(static_cast<std::size_t>(rewritten.parameter_count));
@@ -442,22 +478,92 @@ void PgStatement::bind(int index, const Value& value) {
 void PgStatement::run() {
   connection_.check_usable();
   clear();
-  const int n = static_cast<int>(parameters_.size());
-  std::vector<Oid> types(parameters_.size());
-  std::vector<const char*> values(parameters_.size());
-  std::vector<int> lengths(parameters_.size());
-  std::vector<int> formats(parameters_.size());
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const Parameter& p = parameters_[i];
-    types[i] = p.type;
-    values[i] = p.null ? nullptr : p.bytes.data();
-    lengths[i] = static_cast<int>(p.bytes.size());
-    formats[i] = p.format;
-  }
-  PGresult* result = PQexecParams(connection_.raw(), sql_.c_str(), n, types.data(), values.data(), lengths.data(),
-                                  formats.data(), 1);
+  if (own_transaction_setup_) return run_in_own_transaction(*own_transaction_setup_);
+  const ParameterArrays p(parameters_);
+  PGresult* result = PQexecParams(connection_.raw(), sql_.c_str(), p.count(), p.types.data(), p.values.data(),
+                                  p.lengths.data(), p.formats.data(), 1);
   connection_.check_result(result, sql_);
   result_ = result;
+  executed_ = true;
+  row_ = -1;
+}
+
+void PgStatement::run_in_own_transaction(const std::vector<std::string>& setup) {
+  PGconn* conn = connection_.raw();
+  if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    throw Error(ErrorKind::usage, "a statement in its own transaction was run inside a transaction");
+  }
+  if (PQenterPipelineMode(conn) != 1) {
+    connection_.check_result(nullptr, sql_);  // throws, with libpq's message
+  }
+  const ParameterArrays p(parameters_);
+  // Parts in order: BEGIN, setup..., the statement, COMMIT. A part the server rejects makes it skip
+  // the rest up to the Sync, which libpq reports as PGRES_PIPELINE_ABORTED for each.
+  const std::size_t statement_part = 1 + setup.size();
+  const std::size_t parts = statement_part + 2;
+  auto send_plain = [&](const char* text) { return PQsendQueryParams(conn, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1; };
+  bool sent = send_plain("BEGIN");
+  for (const auto& statement : setup) sent = sent && send_plain(statement.c_str());
+  sent = sent && PQsendQueryParams(conn, sql_.c_str(), p.count(), p.types.data(), p.values.data(), p.lengths.data(),
+                                   p.formats.data(), 1) == 1;
+  sent = sent && send_plain("COMMIT");
+  // The Sync goes even when a send failed, so that what did go out is answered and the connection
+  // can leave pipeline mode.
+  const bool synced = PQpipelineSync(conn) == 1;
+
+  PGresult* kept = nullptr;     // the statement's rows
+  PGresult* failure = nullptr;  // the first error
+  bool committed_as_rollback = false;
+  std::size_t part = 0;
+  bool sync_seen = false;
+  // Each part's results end with a NULL; the Sync's result ends the pipeline. A lost connection
+  // ends it too, with NULLs for ever, hence the bound on NULLs and the status check.
+  std::size_t nulls = 0;
+  while (synced && !sync_seen && nulls <= parts) {
+    PGresult* result = PQgetResult(conn);
+    if (result == nullptr) {
+      ++nulls;
+      ++part;
+      if (PQstatus(conn) != CONNECTION_OK) break;
+      continue;
+    }
+    const auto status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      sync_seen = true;
+      PQclear(result);
+    } else if (status == PGRES_PIPELINE_ABORTED) {
+      PQclear(result);
+    } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (part == statement_part && kept == nullptr) {
+        kept = result;
+      } else {
+        if (part == parts - 1 && std::strcmp(PQcmdStatus(result), "ROLLBACK") == 0) committed_as_rollback = true;
+        PQclear(result);
+      }
+    } else if (failure == nullptr) {
+      failure = result;
+    } else {
+      PQclear(result);
+    }
+  }
+  const bool left_pipeline = sync_seen && PQexitPipelineMode(conn) == 1;
+  if (!left_pipeline) {
+    // A connection stuck in pipeline mode cannot run the next caller's statements.
+    if (kept) PQclear(kept);
+    connection_.mark_unusable();
+    connection_.check_result(failure, sql_);  // throws: connection lost
+  }
+  if (!sent || failure != nullptr || committed_as_rollback) {
+    if (kept) PQclear(kept);
+    connection_.rollback();
+    if (failure != nullptr) connection_.check_result(failure, sql_);  // throws
+    if (committed_as_rollback) {
+      throw make_error(ErrorKind::usage, "PostgreSQL rolled back the statement's own transaction at COMMIT", "25P02",
+                       true, false);
+    }
+    connection_.check_result(nullptr, sql_);  // a send failed: throws with libpq's message
+  }
+  result_ = kept;
   executed_ = true;
   row_ = -1;
 }

@@ -59,6 +59,10 @@ RecordDb::RecordDb(const std::filesystem::path& file) : file_(file) {
     // A batch of a thousand 768-d vectors is ~750 pages: checkpointing every 1000 pages (the
     // default) would copy the WAL back almost every call; 16 MB keeps it to one in five.
     connection_->execute("PRAGMA wal_autocheckpoint = 4096");
+    // A removed record's document, metadata and embedding are zeroed, not left in freed page
+    // space: forgetting a memory removes it from the file too (copies in the WAL last until it
+    // restarts after a checkpoint). Adds cost the same; a delete also writes its freed pages' zeros.
+    connection_->execute("PRAGMA secure_delete = ON");
     sql::Transaction tx(*connection_);
     for (const char* statement : kCommonSchema) connection_->execute(statement);
     auto version = connection_->prepare("SELECT value FROM store_meta WHERE key = 'schema_version'");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "lunadb/embed.hpp"
+#include "lunadb/error.hpp"
 #include "lunadb/memory.hpp"
 #include "lunadb/migrate.hpp"
 #include "lunadb/serve.hpp"
@@ -78,6 +79,45 @@ TEST_F(MemoryEndpointsTest, RememberRecallForget) {
   results = json::parse(post("recall", {{"query", "Vantrell cello"}}).body)["results"];
   for (const json& result : results) EXPECT_NE(result["id"], id);
   EXPECT_EQ(json::parse(post("pending", json::object()).body)["pending"], 0);
+}
+
+// Luna's Python code knows its collections by their base names: through the Chroma API, luna_facts
+// keeps answering after a reindex moved the vectors to luna_facts_g2 and deleted the old ones.
+TEST_F(MemoryEndpointsTest, ChromaClientsOfLunaFactsFollowAReindex) {
+  ASSERT_EQ(post("remember", {{"content", "Ana Vantrell plays the cello"}}).status, 200);
+  ASSERT_EQ(post("remember", {{"content", "Kofi drives an old Volvo"}}).status, 200);
+  // A server started on this store lists the memory's collection under its own name.
+  api_ = std::make_unique<ChromaApi>(*vectors_, options_);
+  const std::string collections = "/api/v2/tenants/default_tenant/databases/default_database/collections";
+  HttpReply created = api_->handle({"GET", collections + "/luna_facts", {}, ""});
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string records = collections + "/" + json::parse(created.body)["id"].get<std::string>();
+  auto count = [&] {
+    HttpReply reply = api_->handle({"GET", records + "/count", {}, ""});
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return json::parse(reply.body).get<int>();
+  };
+  EXPECT_EQ(count(), 2);
+
+  Settings other = settings_;
+  other.ollama_embed_model = "test-model-2";
+  auto second = make_embedder(other);
+  memory::ReindexOptions reindex;
+  reindex.embedder = second.get();
+  memory_->reindex(std::string("luna_facts"), std::string("test-model-2"), reindex);
+  EXPECT_EQ(memory_->current_collection_for("luna_facts"), std::optional<std::string>("luna_facts_g2"));
+  EXPECT_EQ(memory_->current_collection_for("notes"), std::nullopt);
+  EXPECT_THROW(vectors_->get_collection("luna_facts"), Error) << "the old generation should be deleted";
+
+  EXPECT_EQ(count(), 2);
+  HttpReply got = api_->handle({"POST", records + "/get", {}, json{{"include", {"metadatas"}}}.dump()});
+  ASSERT_EQ(got.status, 200) << got.body;
+  for (const json& metadata : json::parse(got.body)["metadatas"]) EXPECT_EQ(metadata["model"], "test-model-2") << got.body;
+  const auto probe = test::FakeEmbeddingServer::vector_for("test-model-2", "Kofi drives an old Volvo", 16);
+  HttpReply queried = api_->handle({"POST", records + "/query", {},
+                                    json{{"query_embeddings", {probe}}, {"n_results", 1}, {"include", {"documents"}}}.dump()});
+  ASSERT_EQ(queried.status, 200) << queried.body;
+  EXPECT_EQ(json::parse(queried.body)["documents"][0][0], "Kofi drives an old Volvo") << queried.body;
 }
 
 TEST_F(MemoryEndpointsTest, BadRequestsNameTheArgument) {

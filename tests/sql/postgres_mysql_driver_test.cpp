@@ -7,6 +7,7 @@
 
 #include "lunadb/error.hpp"
 #include "sql/driver.hpp"
+#include "sql/echo.hpp"
 #include "support/servers.hpp"
 
 namespace lunadb {
@@ -43,6 +44,25 @@ class ServerDriver : public ::testing::TestWithParam<Server> {
           "s VARCHAR(191) UNIQUE, t LONGTEXT, bin LONGBLOB, ts DATETIME(6), j JSON) ENGINE=InnoDB DEFAULT "
           "CHARSET=utf8mb4 COLLATE utf8mb4_unicode_ci");
     }
+  }
+
+  // Ends this test's connection's server session from another one, as an administrator would.
+  void terminate_own_session() {
+    std::int64_t session = 0;
+    {
+      auto id = connection_->prepare(pg() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+      ASSERT_TRUE(id->step());
+      session = id->get_int64(0);
+    }
+    auto admin = db_->admin();
+    if (pg()) {
+      auto kill = admin->prepare("SELECT pg_terminate_backend(?::int)");
+      kill->bind(1, session);
+      kill->execute();
+    } else {
+      admin->execute("KILL " + std::to_string(session));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
   std::int64_t count(const std::string& table) {
@@ -231,6 +251,123 @@ TEST_P(ServerDriver, BlobOfCastTypeIsReadAsTheCastType) {
   }
   auto after = connection_->prepare("SELECT 1");
   EXPECT_TRUE(after->step());
+}
+
+// PostgreSQL pipelines BEGIN, the settings, the statement and COMMIT: the settings hold for the
+// statement only, its writes are committed, and every failure leaves the connection idle and
+// usable. MySQL has no such path and says so by returning nullptr.
+TEST_P(ServerDriver, StatementInItsOwnTransactionAppliesSettingsCommitsAndRecovers) {
+  create_values_table();
+  const std::vector<std::string> setup{"SET LOCAL statement_timeout = '4321ms'", "SET LOCAL work_mem = '7MB'"};
+  if (!pg()) {
+    EXPECT_EQ(connection_->prepare_in_own_transaction(setup, "SELECT 1"), nullptr);
+    return;
+  }
+  auto settings = connection_->prepare_in_own_transaction(
+      setup, "SELECT current_setting('statement_timeout'), current_setting('work_mem'), ? + 1");
+  ASSERT_NE(settings, nullptr);
+  for (std::int64_t round = 0; round < 3; ++round) {  // reset() and rebinding run it again
+    settings->reset();
+    settings->bind(1, round);
+    ASSERT_TRUE(settings->step());
+    EXPECT_EQ(settings->get_text(0), "4321ms");
+    EXPECT_EQ(settings->get_text(1), "7MB");
+    EXPECT_EQ(settings->get_int64(2), round + 1);
+    EXPECT_FALSE(settings->step());
+    EXPECT_FALSE(connection_->in_transaction());
+  }
+  auto outside = connection_->prepare("SELECT current_setting('statement_timeout')");
+  ASSERT_TRUE(outside->step());
+  EXPECT_NE(outside->get_text(0), "4321ms") << "SET LOCAL leaked out of the statement's transaction";
+
+  // Its writes are committed: another session sees them.
+  auto insert = connection_->prepare_in_own_transaction(setup, "INSERT INTO vals (s) VALUES (?)");
+  insert->bind(1, std::string("committed"));
+  EXPECT_EQ(insert->execute(), 1);
+  auto other = db_->connect();
+  auto seen = other->prepare("SELECT COUNT(*) FROM vals WHERE s = 'committed'");
+  ASSERT_TRUE(seen->step());
+  EXPECT_EQ(seen->get_int64(0), 1);
+
+  // A failing setting, a failing statement and a failing COMMIT (a deferred constraint): each is
+  // the server's error, nothing written, the connection idle and usable.
+  connection_->execute("ALTER TABLE vals ADD CONSTRAINT vals_i_small CHECK (i < 100)");
+  connection_->execute("CREATE TABLE deferred_ref (id BIGINT PRIMARY KEY, ref BIGINT REFERENCES vals (id) DEFERRABLE "
+                       "INITIALLY DEFERRED)");
+  struct Case {
+    std::vector<std::string> setup;
+    std::string sql;
+    std::string sqlstate;
+  };
+  const std::vector<Case> cases{
+      {{"SET LOCAL statement_timeout = 'not a duration'"}, "INSERT INTO vals (s) VALUES ('bad setting')", "22023"},
+      {setup, "INSERT INTO vals (s, i) VALUES ('bad row', 1000)", "23514"},
+      {setup, "SELECT 1 / 0", "22012"},
+      {{}, "INSERT INTO deferred_ref (id, ref) VALUES (1, 999999)", "23503"},
+  };
+  for (const auto& c : cases) {
+    auto st = connection_->prepare_in_own_transaction(c.setup, c.sql);
+    try {
+      st->execute();
+      ADD_FAILURE() << c.sql << " succeeded";
+    } catch (const DatabaseError& error) {
+      EXPECT_EQ(error.native_code(), c.sqlstate) << error.what();
+      EXPECT_TRUE(error.connection_usable()) << error.what();
+    }
+    EXPECT_FALSE(connection_->in_transaction()) << c.sql;
+    EXPECT_TRUE(connection_->usable()) << c.sql;
+    auto after = connection_->prepare("SELECT COUNT(*) FROM vals");
+    ASSERT_TRUE(after->step()) << c.sql;
+    EXPECT_EQ(after->get_int64(0), 1) << c.sql;
+  }
+  EXPECT_EQ(count("deferred_ref"), 0);
+
+  // Inside a transaction it is refused before anything is sent.
+  connection_->begin();
+  auto nested = connection_->prepare_in_own_transaction(setup, "SELECT 1");
+  try {
+    nested->step();
+    ADD_FAILURE() << "ran inside a transaction";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::usage) << error.what();
+  }
+  EXPECT_TRUE(connection_->in_transaction());
+  connection_->rollback();
+
+  // A session killed under it: a connection error, retryable, the connection marked lost.
+  terminate_own_session();
+  auto doomed = connection_->prepare_in_own_transaction(setup, "SELECT 1");
+  try {
+    doomed->step();
+    ADD_FAILURE() << "a killed session answered";
+  } catch (const DatabaseError& error) {
+    EXPECT_EQ(error.kind(), ErrorKind::connection) << error.what();
+    EXPECT_TRUE(error.retryable()) << error.what();
+  }
+  EXPECT_FALSE(connection_->usable());
+}
+
+// DB_ECHO logs the whole transaction as one line, values by type only, and passes rows through.
+TEST_P(ServerDriver, EchoLogsAStatementInItsOwnTransactionAsOneLine) {
+  if (!pg()) GTEST_SKIP() << "MySQL has no statement in its own transaction (nullptr, tested above)";
+  std::vector<std::string> lines;
+  auto previous = sql::set_echo_sink([&](const std::string& line) { lines.push_back(line); });
+  auto echo = sql::make_echo_connection(db_->connect());
+  const std::vector<std::string> setup{"SET LOCAL work_mem = '7MB'"};
+  auto st = echo->prepare_in_own_transaction(setup, "SELECT current_setting('work_mem'), ?::text");
+  ASSERT_NE(st, nullptr);
+  st->bind(1, std::string("secret-value-xyz"));
+  const bool row = st->step();
+  const std::string setting = row ? st->get_text(0) : "";
+  sql::set_echo_sink(previous);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(setting, "7MB");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("BEGIN; SET LOCAL work_mem = '7MB'; SELECT current_setting('work_mem'), ?::text; COMMIT "
+                          "[parameters: 1=text(16 bytes)]"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].find("secret-value-xyz"), std::string::npos) << lines[0];
 }
 
 // The MySQL driver keeps prepared handles per connection: preparing the same text again costs no
@@ -453,23 +590,9 @@ TEST_P(ServerDriver, DeadlockIsBusyAndRetryable) {
 
 TEST_P(ServerDriver, KilledSessionIsUnusableAndRetryable) {
   create_values_table();
-  auto admin = db_->admin();
-  std::int64_t session = 0;
-  {
-    auto id = connection_->prepare(pg() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
-    ASSERT_TRUE(id->step());
-    session = id->get_int64(0);
-  }
   connection_->begin();
   connection_->execute("INSERT INTO vals (s) VALUES ('in flight')");
-  if (pg()) {
-    auto kill = admin->prepare("SELECT pg_terminate_backend(?::int)");
-    kill->bind(1, session);
-    kill->execute();
-  } else {
-    admin->execute("KILL " + std::to_string(session));
-  }
-  std::this_thread::sleep_for(200ms);
+  terminate_own_session();
   try {
     connection_->execute("INSERT INTO vals (s) VALUES ('after kill')");
     connection_->commit();

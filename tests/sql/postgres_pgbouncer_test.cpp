@@ -79,6 +79,37 @@ TEST_F(PgBouncer, StatementsSurviveAcrossTransactionsOnDifferentServerSessions) 
   EXPECT_EQ(count->get_int64(0), 50);
 }
 
+// A statement in its own transaction is one transaction to the pooler: its SET LOCAL never
+// reaches the next client of the server session, and it keeps working as sessions switch.
+TEST_F(PgBouncer, StatementInItsOwnTransactionKeepsItsSettingsToItself) {
+  auto c = test::connect(bouncer_);
+  auto other = test::connect(bouncer_);
+  const std::vector<std::string> setup{"SET LOCAL statement_timeout = '4321ms'"};
+  auto st = c->prepare_in_own_transaction(setup, "SELECT current_setting('statement_timeout'), pg_backend_pid(), ?::bigint");
+  ASSERT_NE(st, nullptr);
+  std::set<std::int64_t> sessions;
+  for (std::int64_t i = 0; i < 30; ++i) {
+    st->reset();
+    st->bind(1, i);
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->get_text(0), "4321ms");
+    EXPECT_EQ(st->get_int64(2), i);
+    sessions.insert(st->get_int64(1));
+    // The other client takes the session just released and must see the default.
+    auto probe = other->prepare("SELECT current_setting('statement_timeout')");
+    ASSERT_TRUE(probe->step());
+    EXPECT_NE(probe->get_text(0), "4321ms") << "a SET LOCAL leaked to the pooler's next client";
+    if (i % 2 == 0) {
+      other->begin();
+      other->execute("SELECT 1");
+    } else {
+      other->rollback();
+    }
+  }
+  other->rollback();
+  EXPECT_GE(sessions.size(), 2u) << "the pooler never switched server sessions: the test proves nothing";
+}
+
 // The control: a named server-side statement does not survive a switch of server session. This
 // is what lunadb's driver never does.
 TEST_F(PgBouncer, NamedPreparedStatementsBreakAcrossTransactions) {

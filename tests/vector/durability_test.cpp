@@ -80,6 +80,43 @@ void write_all(const fs::path& p, const std::string& data) {
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
+std::string bytes_of_every_file(const fs::path& dir) {
+  std::string all;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+// A removed record's document and metadata are zeroed on disk (secure_delete), not left in the
+// freed space of its pages for anyone reading the files: what `lunadb memory forget` promises.
+TEST(VectorDurability, RemovedRecordsLeaveNoTextInTheFiles) {
+  test::TempDir dir{"lunadb-vector"};
+  auto vectors = testing::clustered_vectors(40, kDim, 4, 3);
+  {
+    auto store = VectorStore::open(dir.path(), small_index_options());
+    auto c = store->create_collection(config());
+    std::vector<Record> batch;
+    for (std::size_t i = 0; i < vectors.size(); ++i) {
+      const std::string tag = i % 2 ? "kept" : "forgotten";
+      batch.push_back(testing::make_record("r" + std::to_string(i), vectors[i], tag + "-document-" + std::to_string(i),
+                                           Json{{"note", tag + "-metadata-" + std::to_string(i)}}));
+    }
+    c->add(batch);
+    std::vector<std::string> removed;
+    for (std::size_t i = 0; i < vectors.size(); i += 2) removed.push_back("r" + std::to_string(i));
+    c->remove(DeleteRequest{removed, nullptr, nullptr});
+  }
+  const std::string all = bytes_of_every_file(dir.path());
+  // The control: what was kept is found, so the scan reads where the text lives.
+  EXPECT_NE(all.find("kept-document-1"), std::string::npos);
+  EXPECT_NE(all.find("kept-metadata-1"), std::string::npos);
+  EXPECT_EQ(all.find("forgotten-document-"), std::string::npos);
+  EXPECT_EQ(all.find("forgotten-metadata-"), std::string::npos);
+}
+
 TEST(VectorDurability, CleanReopenLoadsTheSnapshotWithoutRebuilding) {
   test::TempDir dir{"lunadb-vector"};
   auto vectors = populate(dir.path(), 120);
