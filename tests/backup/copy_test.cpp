@@ -90,6 +90,27 @@ void copy_into(const std::string& server) {
   c->execute("INSERT INTO conversations (title, message_count) VALUES ('after the copy', 0)");
   EXPECT_EQ(scalar(*c, "SELECT MAX(id) FROM conversations"), 8);
 
+  if (target.url().backend == Backend::postgresql) {
+    // The load dropped secondary indexes and foreign keys and made them again: the target's are
+    // exactly those of a database the migrations made.
+    test::FreshDatabase migrated(server);
+    TempDir other;
+    ASSERT_EQ(test::run_lunadb(other, "upgrade head", "DB_URL='" + migrated.url_string() + "'").code, 0);
+    auto definitions = [](sql::Connection& db) {
+      std::vector<std::string> out;
+      auto st = db.prepare(
+          "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() UNION ALL "
+          "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+          "WHERE connamespace = current_schema()::regnamespace ORDER BY 1");
+      while (st->step()) out.push_back(st->get_text(0));
+      return out;
+    };
+    auto reference = migrated.connect();
+    const auto expected = definitions(*reference);
+    EXPECT_GT(expected.size(), 40u);
+    EXPECT_EQ(definitions(*c), expected);
+  }
+
   // A second copy into the now non-empty target is refused with its counts, and changes nothing.
   test::CliResult again = test::run_lunadb(dir, "copy --to '" + target.url_string() + "'", env_for(dir));
   EXPECT_EQ(again.code, 2) << again.output;
