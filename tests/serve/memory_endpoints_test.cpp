@@ -112,7 +112,9 @@ TEST_F(MemoryEndpointsTest, ChromaClientsOfLunaFactsFollowAReindex) {
   EXPECT_EQ(count(), 2);
   HttpReply got = api_->handle({"POST", records + "/get", {}, json{{"include", {"metadatas"}}}.dump()});
   ASSERT_EQ(got.status, 200) << got.body;
-  for (const json& metadata : json::parse(got.body)["metadatas"]) EXPECT_EQ(metadata["model"], "test-model-2") << got.body;
+  const json got_body = json::parse(got.body);
+  ASSERT_EQ(got_body["metadatas"].size(), 2u) << got.body;
+  for (const json& metadata : got_body["metadatas"]) EXPECT_EQ(metadata["model"], "test-model-2") << got.body;
   const auto probe = test::FakeEmbeddingServer::vector_for("test-model-2", "Kofi drives an old Volvo", 16);
   HttpReply queried = api_->handle({"POST", records + "/query", {},
                                     json{{"query_embeddings", {probe}}, {"n_results", 1}, {"include", {"documents"}}}.dump()});
