@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -321,7 +320,7 @@ class PgCollection final : public Collection {
   }
 
   // With `own_transaction_setup`, the search runs in a transaction of its own opened with those
-  // settings; without, in the caller's.
+  // settings (PostgreSQL's driver always has that path); without, in the caller's.
   std::vector<Hit> search(sql::Connection& c, const std::vector<float>& q, std::size_t k, const std::string& where,
                           const std::vector<sql::Value>& where_params, unsigned include,
                           const std::vector<std::string>* own_transaction_setup = nullptr) const {
@@ -330,13 +329,8 @@ class PgCollection final : public Collection {
     sql += (include & vector::include_documents) ? ", document" : ", NULL";
     sql += (include & vector::include_metadatas) ? ", metadata" : ", NULL";
     sql += " FROM " + table_ + " WHERE " + where + " ORDER BY 2 LIMIT ?";
-    std::unique_ptr<sql::Statement> st;
-    std::optional<sql::Transaction> tx;
-    if (own_transaction_setup) {
-      st = c.prepare_in_own_transaction(*own_transaction_setup, sql);
-      if (!st) tx.emplace(c, begin_with(*own_transaction_setup));
-    }
-    if (!st) st = prepare(c, sql);
+    auto st = own_transaction_setup ? c.prepare_in_own_transaction(*own_transaction_setup, sql) : prepare(c, sql);
+    if (!st) throw Error(ErrorKind::internal, "the PostgreSQL driver has no statement in its own transaction for " + table_);
     int n = 1;
     if (type_ == "vector") {
       // In vector_recv's form: neither side formats or parses 768 floats as text.
@@ -358,7 +352,6 @@ class PgCollection final : public Collection {
       if (!st->is_null(4)) h.metadata = Json::parse(st->get_text(4));
       hits.push_back(std::move(h));
     }
-    if (tx) tx->commit();
     std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.distance < b.distance; });
     return hits;
   }

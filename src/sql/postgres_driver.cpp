@@ -514,15 +514,14 @@ void PgStatement::run_in_own_transaction(const std::vector<std::string>& setup) 
   PGresult* kept = nullptr;     // the statement's rows
   PGresult* failure = nullptr;  // the first error
   bool committed_as_rollback = false;
-  std::size_t part = 0;
   bool sync_seen = false;
-  // Each part's results end with a NULL; the Sync's result ends the pipeline. A lost connection
-  // ends it too, with NULLs for ever, hence the bound on NULLs and the status check.
-  std::size_t nulls = 0;
-  while (synced && !sync_seen && nulls <= parts) {
+  // Each part's results end with a NULL, so the NULLs seen so far number the current part; the
+  // Sync's result ends the pipeline. A lost connection ends it too, with NULLs for ever, hence
+  // the bound on parts and the status check.
+  std::size_t part = 0;
+  while (synced && !sync_seen && part <= parts) {
     PGresult* result = PQgetResult(conn);
     if (result == nullptr) {
-      ++nulls;
       ++part;
       if (PQstatus(conn) != CONNECTION_OK) break;
       continue;
@@ -533,7 +532,7 @@ void PgStatement::run_in_own_transaction(const std::vector<std::string>& setup) 
       PQclear(result);
     } else if (status == PGRES_PIPELINE_ABORTED) {
       PQclear(result);
-    } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
       if (part == statement_part && kept == nullptr) {
         kept = result;
       } else {
